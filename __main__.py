@@ -1,0 +1,23 @@
+"""DataSurface Yellow DAG factory: one platform per stack (see README.md)."""
+
+import pulumi
+
+from components.platform import YellowPlatform, YellowPlatformArgs
+from components.settings import parse_settings
+from components.stack_config import read_raw_config
+
+settings = parse_settings(read_raw_config(pulumi.Config()))
+platform = YellowPlatform(settings.platform, YellowPlatformArgs(settings))
+
+names = settings.names
+pulumi.export("platform", settings.platform)
+pulumi.export("namespace", settings.namespace)
+pulumi.export("mergeDbHost", settings.merge_db_host)
+pulumi.export("factoryDagId", names.factory_dag_id)
+pulumi.export("dagIdPrefix", names.dag_prefix)
+pulumi.export("dsgTable", names.dsg_table)
+pulumi.export("configMap", platform.factory_dag.config_map_name)
+pulumi.export("credentialsSecret", platform.credentials.secret_name)
+pulumi.export("patchedWorkloads", platform.workloads.workload_names)
+pulumi.export("seedStreams", [s.stream_key for s in settings.streams])
+pulumi.export("dagFolder", settings.dag_mount_path)

@@ -1,0 +1,102 @@
+"""Server-side-apply patches that give each Airflow workload the factory DAG and its database.
+
+Each platform's stack patches with its own field manager. Entries are keyed lists in Kubernetes
+(env by name, volumes by name, volumeMounts by mountPath), so:
+- per-platform entries (the DAG volume, its mount, the credential env vars) have distinct keys and
+  each stack owns only its own;
+- the shared DATASURFACE_POSTGRES_* entries carry identical values in both stacks, so both managers
+  co-own them; deleting one stack's patch releases only that manager's claim and the fields stay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.factory_dag import DATABASE_ENV, HOST_ENV, PORT_ENV
+from components.settings import Settings, Workload
+
+
+def database_env(settings: Settings) -> list[dict[str, Any]]:
+    """The env entries: the real DNS name verbatim, and credentials only by reference."""
+    names = settings.names
+    secret = names.credentials_secret_name
+    return [
+        {"name": HOST_ENV, "value": settings.merge_db_host},
+        {"name": PORT_ENV, "value": str(settings.merge_db_port)},
+        {"name": DATABASE_ENV, "value": settings.merge_db_name},
+        {"name": names.user_env, "valueFrom": {"secretKeyRef": {"name": secret, "key": names.user_env}}},
+        {"name": names.password_env, "valueFrom": {"secretKeyRef": {"name": secret, "key": names.password_env}}},
+    ]
+
+
+def dag_volume(settings: Settings) -> dict[str, Any]:
+    names = settings.names
+    return {
+        "name": names.dag_volume_name,
+        "configMap": {"name": names.configmap_name, "items": [{"key": names.dag_file_name, "path": names.dag_file_name}]},
+    }
+
+
+def dag_volume_mount(settings: Settings) -> dict[str, Any]:
+    return {"name": settings.names.dag_volume_name, "mountPath": settings.dag_mount_path, "readOnly": True}
+
+
+def pod_template_patch(settings: Settings, workload: Workload) -> dict[str, Any]:
+    """The `spec.template` part of one workload's patch (camelCase, as Kubernetes has it)."""
+    return {
+        "metadata": {"annotations": {f"datasurface.io/{settings.platform}-factory-dag": settings.names.configmap_name}},
+        "spec": {
+            "containers": [
+                {
+                    "name": workload.container,
+                    "env": database_env(settings),
+                    "volumeMounts": [dag_volume_mount(settings)],
+                }
+            ],
+            "volumes": [dag_volume(settings)],
+        },
+    }
+
+
+def patch_metadata(settings: Settings, workload: Workload) -> dict[str, Any]:
+    return {
+        "name": workload.name,
+        "namespace": settings.namespace,
+        "annotations": {"pulumi.com/patchFieldManager": settings.names.field_manager},
+    }
+
+
+_PATCH_TYPES = {
+    "Deployment": k8s.apps.v1.DeploymentPatch,
+    "StatefulSet": k8s.apps.v1.StatefulSetPatch,
+}
+
+
+@dataclass
+class AirflowWorkloadsArgs:
+    settings: Settings
+
+
+class AirflowWorkloads(pulumi.ComponentResource):
+    """One patch per configured workload that parses or runs the factory DAG."""
+
+    def __init__(self, name: str, args: AirflowWorkloadsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("datasurface:yellow:AirflowWorkloads", name, None, opts)
+        settings = args.settings
+        self.patches = []
+        for workload in settings.workloads:
+            patch_type = _PATCH_TYPES[workload.kind]
+            self.patches.append(
+                patch_type(
+                    f"{name}-{workload.kind.lower()}-{workload.name}",
+                    metadata=patch_metadata(settings, workload),
+                    spec={"template": pod_template_patch(settings, workload)},
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        self.workload_names = [f"{w.kind}/{w.name}" for w in settings.workloads]
+        self.register_outputs({"patchedWorkloads": self.workload_names})

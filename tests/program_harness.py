@@ -1,0 +1,137 @@
+"""Runs the whole Pulumi program under mocks for one stack and records what it registers.
+
+The Pulumi SDK never reads stack files under mocks, so the stack's config file is read here and
+handed over with `set_all_config`; the secrets a user would set with `pulumi config set --secret`
+are given test values, marked secret, so tests can check they never leak.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.settings import PROJECT, SECRET_KEYS
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+STACKS = ("yellowlive", "yellowforensic", "local")
+
+
+def secret_values_for(stack: str) -> dict[str, str]:
+    return {key: f"{stack}-{key}-S3cr3t!" for key in SECRET_KEYS}
+
+
+def load_stack_config(stack: str) -> dict[str, Any]:
+    """The stack file's values for this project, without the project prefix."""
+    document = yaml.safe_load((REPO_ROOT / "config" / f"Pulumi.{stack}.yaml").read_text())
+    prefix = f"{PROJECT}:"
+    return {k[len(prefix):]: v for k, v in (document.get("config") or {}).items() if k.startswith(prefix)}
+
+
+def _as_config_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+@dataclass
+class RegisteredResource:
+    typ: str
+    name: str
+    inputs: dict[str, Any]
+    custom: bool
+    provider: str | None
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    config: dict[str, Any]
+    secrets: dict[str, str] = field(default_factory=dict)
+    resources: list[RegisteredResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+
+    def of_type(self, typ: str) -> list[RegisteredResource]:
+        return [r for r in self.resources if r.typ == typ]
+
+    def one(self, typ: str) -> RegisteredResource:
+        found = self.of_type(typ)
+        assert len(found) == 1, f"expected one {typ}, found {[r.name for r in found]}"
+        return found[0]
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, run: ProgramRun):
+        self.run = run
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        self.run.resources.append(
+            RegisteredResource(args.typ, args.name, args.inputs, bool(args.custom), args.provider)
+        )
+        return [f"{args.name}-id", dict(args.inputs)]
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+def prepare_run(stack: str, overrides: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> ProgramRun:
+    """The config one run will see: the stack file, changed by `overrides` and `remove`."""
+    config = load_stack_config(stack)
+    config.update(overrides or {})
+    secrets = secret_values_for(stack)
+    for key in remove:
+        config.pop(key, None)
+        secrets.pop(key, None)
+    return ProgramRun(stack=stack, config=config, secrets=secrets)
+
+
+def execute(run: ProgramRun) -> ProgramRun:
+    """Run __main__.py under mocks; raises what the program raises, with `run` holding what got registered."""
+    pulumi.runtime.settings.reset_options(project=PROJECT, stack=run.stack, preview=False)
+    pulumi.runtime.set_mocks(_Mocks(run), project=PROJECT, stack=run.stack, preview=False)
+    all_config = {f"{PROJECT}:{k}": _as_config_text(v) for k, v in run.config.items() if v is not None}
+    all_config.update({f"{PROJECT}:{k}": v for k, v in run.secrets.items()})
+    pulumi.runtime.set_all_config(all_config, secret_keys=[f"{PROJECT}:{k}" for k in run.secrets])
+
+    async def program() -> None:
+        runpy.run_path(str(REPO_ROOT / "__main__.py"), run_name="__main__")
+        for name, value in pulumi.runtime.get_root_resource().outputs.items():
+            output = pulumi.Output.from_input(value)
+            run.outputs[name] = await output.future()
+            if await output.is_secret():
+                run.secret_outputs.add(name)
+
+    _sync_await(run_pulumi_func(program))
+    return run
+
+
+def run_program(stack: str, overrides: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> ProgramRun:
+    return execute(prepare_run(stack, overrides, remove))
+
+
+def is_secret(value: Any) -> bool:
+    return rpc.is_rpc_secret(value)
+
+
+def walk_strings(value: Any, inside_secret: bool = False):
+    """Yield (text, inside_secret) for every string in a recorded value."""
+    if rpc.is_rpc_secret(value):
+        yield from walk_strings(rpc.unwrap_rpc_secret(value), True)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from walk_strings(k, inside_secret)
+            yield from walk_strings(v, inside_secret)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from walk_strings(v, inside_secret)
+    elif isinstance(value, str):
+        yield value, inside_secret

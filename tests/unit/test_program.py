@@ -1,0 +1,225 @@
+"""The whole program under Pulumi mocks, once per stack: what one `pulumi up` would declare."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from components.settings import SECRET_KEYS
+from tests.program_harness import ProgramRun, is_secret, secret_values_for, walk_strings
+
+SECRET = "kubernetes:core/v1:Secret"
+CONFIGMAP = "kubernetes:core/v1:ConfigMap"
+PATCH_TYPES = ("kubernetes:apps/v1:DeploymentPatch", "kubernetes:apps/v1:StatefulSetPatch")
+DSG_TABLE = "pulumi-python:dynamic:Resource"
+
+
+def patches(run: ProgramRun):
+    return [r for r in run.resources if r.typ in PATCH_TYPES]
+
+
+def containers(run: ProgramRun):
+    for patch in patches(run):
+        for container in patch.inputs["spec"]["template"]["spec"]["containers"]:
+            yield patch, container
+
+
+def env_of(container) -> dict[str, dict]:
+    return {e["name"]: e for e in container["env"]}
+
+
+def unwrap(value):
+    from pulumi.runtime.rpc import unwrap_rpc_secret
+
+    return unwrap_rpc_secret(value)
+
+
+def test_declares_one_platform_with_every_part(stack_run):
+    types = [r.typ for r in stack_run.resources]
+    assert types.count("datasurface:yellow:Platform") == 1
+    assert types.count(SECRET) == 1
+    assert types.count(CONFIGMAP) == 1
+    assert types.count(DSG_TABLE) == 1
+    assert types.count("postgresql:index/role:Role") == 1
+    assert types.count("postgresql:index/grant:Grant") == 2
+    assert len(patches(stack_run)) == len(stack_run.config["airflowWorkloads"])
+
+
+def test_secret_carries_both_key_variants_as_secrets(stack_run):
+    secret = stack_run.one(SECRET)
+    assert is_secret(secret.inputs["stringData"])
+    data = unwrap(secret.inputs["stringData"])
+    credential = stack_run.config.get("credentialName", "postgres")
+    assert set(data) == {"username", "password", f"{credential}_USER", f"{credential}_PASSWORD"}
+    password = secret_values_for(stack_run.stack)["mergeDbPassword"]
+    assert data["password"] == data[f"{credential}_PASSWORD"] == password
+    assert data["username"] == data[f"{credential}_USER"] == stack_run.config["mergeDbUser"]
+
+
+def test_host_env_var_is_the_configured_dns_name_verbatim_in_every_workload(stack_run):
+    expected = stack_run.config["mergeDbHost"]
+    seen = 0
+    for _, container in containers(stack_run):
+        env = env_of(container)
+        assert env["DATASURFACE_POSTGRES_HOST"] == {"name": "DATASURFACE_POSTGRES_HOST", "value": expected}
+        assert env["DATASURFACE_POSTGRES_PORT"]["value"] == str(stack_run.config["mergeDbPort"])
+        assert env["DATASURFACE_POSTGRES_DATABASE"]["value"] == stack_run.config["mergeDbName"]
+        seen += 1
+    assert seen == len(stack_run.config["airflowWorkloads"])
+
+
+def test_each_configured_workload_is_patched_by_kind_name_and_container(stack_run):
+    patched = set()
+    for patch, container in containers(stack_run):
+        patched.add(f"{patch.inputs['kind']}/{patch.inputs['metadata']['name']}:{container['name']}")
+        assert patch.inputs["metadata"]["namespace"] == stack_run.config["namespace"]
+    assert patched == set(stack_run.config["airflowWorkloads"])
+
+
+def test_credentials_reach_workloads_only_by_reference_to_the_secret(stack_run):
+    secret = stack_run.one(SECRET)
+    secret_name = secret.inputs["metadata"]["name"]
+    secret_keys = set(unwrap(secret.inputs["stringData"]))
+    credential = stack_run.config.get("credentialName", "postgres")
+    for _, container in containers(stack_run):
+        env = env_of(container)
+        for name in (f"{credential}_USER", f"{credential}_PASSWORD"):
+            assert "value" not in env[name]
+            ref = env[name]["valueFrom"]["secretKeyRef"]
+            assert ref["name"] == secret_name
+            assert ref["key"] in secret_keys
+
+
+def test_no_secret_value_appears_outside_a_pulumi_secret(stack_run):
+    secrets = set(secret_values_for(stack_run.stack).values())
+    for resource in stack_run.resources:
+        inputs = dict(resource.inputs)
+        provider_blob = inputs.pop("__provider", None)
+        for text, inside_secret in walk_strings(inputs):
+            for secret in secrets:
+                assert secret not in text or inside_secret, f"{resource.typ} {resource.name} leaks a secret"
+        if provider_blob is not None:
+            pickled = base64.b64decode(unwrap(provider_blob))
+            assert not any(s.encode() in pickled for s in secrets), "the pickled dynamic provider holds a secret"
+    for name, value in stack_run.outputs.items():
+        for text, _ in walk_strings(value):
+            assert not any(s in text for s in secrets), f"stack output {name} leaks a secret"
+
+
+def test_no_secret_value_in_the_configmap(stack_run):
+    configmap = stack_run.one(CONFIGMAP)
+    assert not is_secret(configmap.inputs["data"]), "the DAG file must stay readable in previews"
+    for secret in secret_values_for(stack_run.stack).values():
+        for text, _ in walk_strings(configmap.inputs):
+            assert secret not in text
+
+
+def test_configmap_file_compiles_and_names_its_platform_and_table(stack_run):
+    platform = stack_run.config["platform"]
+    data = stack_run.one(CONFIGMAP).inputs["data"]
+    assert list(data) == [f"{platform}_factory_dag.py"]
+    source = data[f"{platform}_factory_dag.py"]
+    compile(source, f"{platform}_factory_dag.py", "exec")
+    assert repr(f"{platform}_airflow_dsg") in source
+    assert repr(f"{platform}_factory_dag") in source
+
+
+def test_configmap_is_mounted_into_a_dags_sub_folder_per_platform(stack_run):
+    platform = stack_run.config["platform"]
+    configmap_name = stack_run.one(CONFIGMAP).inputs["metadata"]["name"]
+    for patch, container in containers(stack_run):
+        volumes = patch.inputs["spec"]["template"]["spec"]["volumes"]
+        assert [v["configMap"]["name"] for v in volumes] == [configmap_name]
+        assert [m["mountPath"] for m in container["volumeMounts"]] == [f"/opt/airflow/dags/{platform}"]
+        assert container["volumeMounts"][0]["name"] == volumes[0]["name"]
+
+
+def test_configmap_updates_in_place_and_patches_use_server_side_apply(stack_run):
+    provider = stack_run.one("pulumi:providers:kubernetes")
+    assert provider.inputs["enableConfigMapMutable"] == "true"
+    assert provider.inputs["enableServerSideApply"] == "true"
+    platform = stack_run.config["platform"]
+    for patch in patches(stack_run):
+        assert patch.inputs["metadata"]["annotations"]["pulumi.com/patchFieldManager"] == f"datasurface-{platform}"
+
+
+def test_dsg_table_rows_are_keyed_by_stream_key_so_previews_name_the_row(stack_run):
+    table = stack_run.one(DSG_TABLE)
+    platform = stack_run.config["platform"]
+    assert table.inputs["table"] == f"{platform}_airflow_dsg"
+    assert set(table.inputs["rows"]) == {json.loads(s)["stream_key"] for s in stack_run.config["seedStreams"]}
+    assert is_secret(table.inputs["password"])
+    assert table.inputs["grant_to"] == stack_run.config["mergeDbUser"]
+
+
+def test_admin_endpoint_may_differ_from_the_in_cluster_host(stack_runs):
+    run = stack_runs["yellowlive"]
+    provider = run.one("pulumi:providers:postgresql")
+    assert provider.inputs["host"] == "localhost"
+    assert provider.inputs["port"] == "15432"
+    assert is_secret(provider.inputs["password"])
+    assert run.one(DSG_TABLE).inputs["host"] == "localhost"
+
+
+def test_only_the_stack_that_owns_the_database_creates_it_and_keeps_it(stack_runs):
+    assert len(stack_runs["yellowlive"].of_type("postgresql:index/database:Database")) == 1
+    assert stack_runs["yellowforensic"].of_type("postgresql:index/database:Database") == []
+
+
+def test_local_stack_renders_manifests_instead_of_applying_them(stack_runs):
+    provider = stack_runs["local"].one("pulumi:providers:kubernetes")
+    assert provider.inputs["renderYamlToDirectory"] == "build/manifests/local"
+    for stack in ("yellowlive", "yellowforensic"):
+        assert "renderYamlToDirectory" not in stack_runs[stack].one("pulumi:providers:kubernetes").inputs
+
+
+def test_stack_outputs_name_the_platform_parts(stack_run):
+    platform = stack_run.config["platform"]
+    assert stack_run.outputs["factoryDagId"] == f"{platform}_factory_dag"
+    assert stack_run.outputs["dagIdPrefix"] == f"{platform}__"
+    assert stack_run.outputs["dsgTable"] == f"{platform}_airflow_dsg"
+    assert stack_run.outputs["mergeDbHost"] == stack_run.config["mergeDbHost"]
+    assert not stack_run.secret_outputs
+
+
+# --- live and forensic side by side on the same Airflow --------------------------------------
+
+def _names(run: ProgramRun) -> dict[str, str]:
+    patch = patches(run)[0]
+    return {
+        "table": run.one(DSG_TABLE).inputs["table"],
+        "dag prefix": run.outputs["dagIdPrefix"],
+        "configmap": run.one(CONFIGMAP).inputs["metadata"]["name"],
+        "secret": run.one(SECRET).inputs["metadata"]["name"],
+        "field manager": patch.inputs["metadata"]["annotations"]["pulumi.com/patchFieldManager"],
+        "login role": run.one("postgresql:index/role:Role").inputs["name"],
+        "dag mount": next(containers(run))[1]["volumeMounts"][0]["mountPath"],
+        "dag volume": patch.inputs["spec"]["template"]["spec"]["volumes"][0]["name"],
+    }
+
+
+def test_live_and_forensic_never_share_a_name(stack_runs):
+    live, forensic = _names(stack_runs["yellowlive"]), _names(stack_runs["yellowforensic"])
+    shared = {k for k in live if live[k] == forensic[k]}
+    assert not shared, f"live and forensic share: {sorted(shared)}"
+
+
+def test_live_and_forensic_patches_of_one_workload_can_be_co_owned(stack_runs):
+    """Entries both stacks set on the same container must be identical, or server-side apply conflicts."""
+    live = {(p.inputs["metadata"]["name"], c["name"]): env_of(c) for p, c in containers(stack_runs["yellowlive"])}
+    forensic = {(p.inputs["metadata"]["name"], c["name"]): env_of(c) for p, c in containers(stack_runs["yellowforensic"])}
+    common = set(live) & set(forensic)
+    assert common, "the two stacks are meant to patch the same Airflow"
+    for workload in common:
+        for name in set(live[workload]) & set(forensic[workload]):
+            assert live[workload][name] == forensic[workload][name], f"{workload}: {name} differs between stacks"
+
+
+@pytest.mark.parametrize("key", SECRET_KEYS)
+def test_every_secret_config_key_is_used_as_a_secret(stack_runs, key):
+    run = stack_runs["yellowlive"]
+    value = secret_values_for("yellowlive")[key]
+    found = [r for r in run.resources for text, inside in walk_strings(r.inputs) if text == value and inside]
+    assert found, f"{key} is read but never reaches a resource"

@@ -1,0 +1,132 @@
+import json
+
+import pytest
+
+from components.settings import DEFAULTS, SettingsError, parse_settings
+from tests.program_harness import STACKS, load_stack_config, secret_values_for
+
+
+def valid_raw(**changes):
+    raw = {
+        "platform": "yellowlive",
+        "namespace": "ns-kub-pg-test",
+        "mergeDbHost": "pg-data.ns-kub-pg-test.svc.cluster.local",
+        "mergeDbUser": "yellowlive_airflow",
+        "mergeDbPassword": "pw",
+        "adminHost": "localhost",
+        "adminPort": "15432",
+        "adminPassword": "admin-pw",
+        "jobImage": "datasurface/datasurface:0.9.6",
+        "seedStreams": [json.dumps({"stream_key": "Store1", "config": {"store_name": "Store1"}})],
+    }
+    raw.update(changes)
+    return raw
+
+
+def problems_of(raw):
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(raw)
+    return caught.value.problems
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_committed_stack_parses(stack):
+    raw = {**load_stack_config(stack), **secret_values_for(stack)}
+    settings = parse_settings({k: v if isinstance(v, (str, list)) else str(v) for k, v in raw.items()})
+    assert settings.streams, "each stack seeds a few streams"
+
+
+def test_defaults_apply_when_keys_are_absent():
+    settings = parse_settings(valid_raw())
+    assert settings.merge_db_port == DEFAULTS["mergeDbPort"] == 5432
+    assert settings.merge_db_name == "datasurface_merge"
+    assert settings.credential_name == "postgres"
+    assert [(w.kind, w.name, w.container) for w in settings.workloads] == [
+        ("Deployment", "airflow-scheduler", "airflow-scheduler")
+    ]
+    assert settings.streams[0].status == "active"
+
+
+def test_hostname_is_kept_verbatim():
+    settings = parse_settings(valid_raw(mergeDbHost="PG-Data.NS-kub-pg-test.svc.cluster.local"))
+    assert settings.merge_db_host == "PG-Data.NS-kub-pg-test.svc.cluster.local"
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"mergeDbHost": "pg-datans-kub-pg-testsvcclusterlocal"},
+         "datasurface-yellow:mergeDbHost = 'pg-datans-kub-pg-testsvcclusterlocal': not a valid hostname: it looks like a cluster DNS name with its dots removed"),
+        ({"mergeDbHost": "pg_data.svc"}, "datasurface-yellow:mergeDbHost = 'pg_data.svc': not a valid hostname"),
+        ({"adminHost": "bad host"}, "datasurface-yellow:adminHost = 'bad host': not a valid hostname"),
+        ({"mergeDbPort": "70000"}, "datasurface-yellow:mergeDbPort = '70000': port must be between 1 and 65535"),
+        ({"adminPort": "0"}, "datasurface-yellow:adminPort = '0': port must be between 1 and 65535"),
+        ({"mergeDbPort": "fivefour"}, "datasurface-yellow:mergeDbPort = 'fivefour': must be an integer"),
+        ({"platform": "yellowpurple"}, "datasurface-yellow:platform = 'yellowpurple': unknown platform; expected one of yellowlive, yellowforensic"),
+        ({"mergeDbPassword": None}, "datasurface-yellow:mergeDbPassword is a required secret but not set"),
+        ({"adminPassword": ""}, "datasurface-yellow:adminPassword is a required secret but not set"),
+        ({"namespace": None}, "datasurface-yellow:namespace is required but not set"),
+        ({"namespace": "NS.kub"}, "datasurface-yellow:namespace = 'NS.kub': not a valid Kubernetes namespace name"),
+        ({"mergeDbName": "datasurface-merge"}, "datasurface-yellow:mergeDbName = 'datasurface-merge': must be a lower-case SQL identifier"),
+        ({"credentialName": "pg-cred"}, "datasurface-yellow:credentialName = 'pg-cred': must be letters, digits and '_'"),
+        ({"adminSslMode": "prefer"}, "datasurface-yellow:adminSslMode = 'prefer': must be one of disable, require"),
+        ({"airflowWorkloads": ["Pod/airflow-scheduler"]}, "datasurface-yellow:airflowWorkloads = 'Pod/airflow-scheduler': each entry must be"),
+        ({"airflowWorkloads": ["Deployment/a", "Deployment/a"]}, "datasurface-yellow:airflowWorkloads = 'Deployment/a': workload listed twice"),
+        ({"dagsFolder": "dags"}, "datasurface-yellow:dagsFolder = 'dags': must be an absolute path"),
+        ({"createDatabase": "maybe"}, "datasurface-yellow:createDatabase = 'maybe': must be true or false"),
+    ],
+)
+def test_bad_settings_are_rejected_naming_key_and_value(changes, expected):
+    problems = problems_of(valid_raw(**changes))
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def stream(**fields):
+    return json.dumps(fields)
+
+
+@pytest.mark.parametrize(
+    ("streams", "expected"),
+    [
+        (["not json"], "datasurface-yellow:seedStreams[0] = 'not json': is not valid JSON"),
+        (['["Store1"]'], "datasurface-yellow:seedStreams[0] = '[\"Store1\"]': must be a JSON object"),
+        ([stream(config={"store_name": "S"})], "datasurface-yellow:seedStreams[0] = "),
+        ([stream(stream_key="Store 1", config={"store_name": "S"})],
+         "datasurface-yellow:seedStreams[0] = 'Store 1': stream key cannot form DAG id 'yellowlive__Store 1_ingestion'"),
+        ([stream(stream_key="S1", config={"store_name": "S"}), stream(stream_key="S1", config={"store_name": "T"})],
+         "datasurface-yellow:seedStreams[1] = 'S1': duplicate stream key"),
+        ([stream(stream_key="S1", config="{}")], "datasurface-yellow:seedStreams[0] = '{}': config of stream 'S1' must be a JSON object"),
+        ([stream(stream_key="S1", config={"schedule_string": "@daily"})],
+         "datasurface-yellow:seedStreams[0] = {'schedule_string': '@daily'}: config of stream 'S1' lacks a non-empty 'store_name'"),
+        ([stream(stream_key="S1", status="paused", config={"store_name": "S"})],
+         "datasurface-yellow:seedStreams[0] = 'paused': status of stream 'S1' must be one of active, disabled"),
+        ([stream(stream_key="S1", config={"store_name": "S"}, store_name="S")],
+         "datasurface-yellow:seedStreams[0] = ['store_name']: unknown fields in stream 'S1'"),
+    ],
+)
+def test_bad_seed_streams_are_rejected_naming_the_entry(streams, expected):
+    problems = problems_of(valid_raw(seedStreams=streams))
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_unknown_config_keys_of_a_stream_are_kept():
+    settings = parse_settings(valid_raw(seedStreams=[
+        stream(stream_key="S1", config={"store_name": "S", "future_option": {"x": 1}})
+    ]))
+    assert settings.streams[0].config["future_option"] == {"x": 1}
+
+
+def test_every_problem_is_reported_at_once():
+    problems = problems_of(valid_raw(mergeDbPort="0", platform="nope", mergeDbPassword=None))
+    assert len(problems) == 3
+
+
+def test_config_json_is_canonical_so_key_order_makes_no_diff():
+    a = parse_settings(valid_raw(seedStreams=[stream(stream_key="S", config={"store_name": "S", "b": 1, "a": 2})]))
+    b = parse_settings(valid_raw(seedStreams=[stream(stream_key="S", config={"a": 2, "b": 1, "store_name": "S"})]))
+    assert a.streams[0].config_json == b.streams[0].config_json == '{"a":2,"b":1,"store_name":"S"}'
+
+
+def test_secrets_are_not_in_the_settings_repr():
+    settings = parse_settings(valid_raw(mergeDbPassword="very-secret-1", adminPassword="very-secret-2"))
+    assert "very-secret" not in repr(settings)
