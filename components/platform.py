@@ -32,10 +32,25 @@ class YellowPlatformArgs:
     settings: Settings
 
 
+def platform_identity(settings: Settings) -> dict[str, str]:
+    """What this platform is, recorded on its component so reviewers and policies can check the parts."""
+    names = settings.names
+    return {
+        "platform": settings.platform,
+        "mergeDbHost": settings.merge_db_host,
+        "dsgTable": names.dsg_table,
+        "dagIdPrefix": names.dag_prefix,
+        "factoryDagId": names.factory_dag_id,
+        "configMap": names.configmap_name,
+        "credentialsSecret": names.credentials_secret_name,
+        "fieldManager": names.field_manager,
+    }
+
+
 class YellowPlatform(pulumi.ComponentResource):
     def __init__(self, name: str, args: YellowPlatformArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("datasurface:yellow:Platform", name, None, opts)
         settings = args.settings
+        super().__init__("datasurface:yellow:Platform", name, platform_identity(settings), opts)
         self.kubernetes = k8s.Provider(
             f"{name}-kubernetes", **kubernetes_provider_args(settings), opts=pulumi.ResourceOptions(parent=self)
         )

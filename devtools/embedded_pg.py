@@ -66,6 +66,11 @@ def _command(name: str, *args: str, timeout: float = 60) -> subprocess.Completed
     )
 
 
+def _sql_literal(text: str) -> str:
+    """A standard-conforming SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 @dataclass(frozen=True)
 class EmbeddedPostgres:
     data_dir: Path
@@ -79,9 +84,11 @@ class EmbeddedPostgres:
         return self.data_dir / "pgdata"
 
     def conninfo(self, dbname: str = "postgres", user: str | None = None, password: str | None = None) -> str:
-        return (
-            f"host={self.host} port={self.port} dbname={dbname} user={user or self.user} "
-            f"password={password if password is not None else self.password} connect_timeout=5"
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(
+            host=self.host, port=self.port, dbname=dbname, user=user or self.user,
+            password=self.password if password is None else password, connect_timeout=5,
         )
 
     def is_running(self) -> bool:
@@ -129,6 +136,15 @@ class EmbeddedPostgres:
             os.unlink(pw.name)
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
+
+    def set_password(self, password: str) -> None:
+        """Set the superuser's password over the local socket (trusted), e.g. after a config reset."""
+        result = _command(
+            "psql", "-h", str(self.pgdata), "-p", str(self.port), "-U", self.user, "-d", "postgres",
+            "-v", "ON_ERROR_STOP=1", "-c", f"ALTER ROLE CURRENT_USER PASSWORD {_sql_literal(password)}",
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"could not set the password: {result.stderr}")
 
     def stop(self) -> None:
         if self.is_running():
