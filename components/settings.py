@@ -262,8 +262,8 @@ def _parse_streams(c: _Collector, names: PlatformNames | None) -> tuple[SeedStre
 def parse_settings(raw: Mapping[str, Any]) -> Settings:
     """Validate raw config values (keys without the project prefix) into `Settings`.
 
-    Secret values (mergeDbPassword, adminPassword) are only checked for presence; they may be
-    Pulumi Outputs and are carried through untouched.
+    Secret values (mergeDbPassword, adminPassword) are only checked to be set and non-empty; they are
+    never printed, and components pass them on wrapped with `pulumi.Output.secret`.
     """
     c = _Collector(raw)
 
@@ -304,11 +304,11 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     secrets = {}
     for key in SECRET_KEYS:
         secrets[key] = raw.get(key)
-        if secrets[key] is None or secrets[key] == "":
-            c.problems.append(
-                f"{PROJECT}:{key} is a required secret but not set "
-                f"(set it with: pulumi config set --secret {key} <value>)"
-            )
+        how = f"(set it with: pulumi config set --secret {key} <value>)"
+        if secrets[key] is None:
+            c.problems.append(f"{PROJECT}:{key} is a required secret but not set {how}")
+        elif not isinstance(secrets[key], str) or not secrets[key].strip():
+            c.problems.append(f"{PROJECT}:{key} is set but empty {how}")
 
     dags_folder = c.string("dagsFolder") or ""
     if dags_folder and not dags_folder.startswith("/"):

@@ -25,5 +25,6 @@ def read_raw_config(config: pulumi.Config) -> dict[str, Any]:
         text = config.get(key)
         raw[key] = None if text is None else text  # JSON text; parse_settings decodes and checks it
     for key in SECRET_KEYS:
-        raw[key] = config.get_secret(key)
+        # Read as text so an empty value can be rejected; components wrap it with Output.secret.
+        raw[key] = config.get(key)
     return raw

@@ -166,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     server = EmbeddedPostgres(data_dir=args.data.resolve(), port=args.port, password=password)
     if args.action == "start":
         server.start()
+        if password:
+            server.set_password(password)  # a data folder kept from an earlier run may hold another one
         print(f"PostgreSQL running on {server.host}:{server.port} (data in {server.pgdata})")
     elif args.action == "stop":
         server.stop()

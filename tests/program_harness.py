@@ -86,8 +86,9 @@ class _Mocks(pulumi.runtime.Mocks):
 def prepare_run(stack: str, overrides: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> ProgramRun:
     """The config one run will see: the stack file, changed by `overrides` and `remove`."""
     config = load_stack_config(stack)
-    config.update(overrides or {})
     secrets = secret_values_for(stack)
+    for key, value in (overrides or {}).items():
+        (secrets if key in SECRET_KEYS else config)[key] = value
     for key in remove:
         config.pop(key, None)
         secrets.pop(key, None)
