@@ -130,7 +130,7 @@ class DsgTableArgs:
     grant_to: pulumi.Input[str] | None = None
 
 
-class DsgTable(Resource):
+class DsgTable(Resource, module="datasurface", name="DsgTable"):
     """The dsg table with its seed rows. `rows` maps stream_key to {config_json, status}."""
 
     rows: pulumi.Output[dict]

@@ -1,7 +1,9 @@
-"""The merge database objects: database, login role, grants (pulumi-postgresql) and the dsg table.
+"""The merge database objects: database, login role, grants and the dsg table.
 
 Pulumi reaches PostgreSQL through the admin endpoint (`adminHost`/`adminPort`), which may differ
 from the in-cluster DNS name Airflow uses (for example a `kubectl port-forward` on localhost).
+Database, role and grants come from pulumi-postgresql (`dbAdminVia: pulumi-postgresql`, the default)
+or, where that provider plugin is not installed, from a psycopg dynamic resource (`dynamic`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_postgresql as postgresql
 
+from components.database_access import DatabaseAccess, DatabaseAccessArgs
 from components.dsg_table import DsgTable, DsgTableArgs
 from components.settings import Settings
 
@@ -46,14 +49,37 @@ class MergeDatabase(pulumi.ComponentResource):
     def __init__(self, name: str, args: MergeDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datasurface:yellow:MergeDatabase", name, None, opts)
         settings = args.settings
-        child = pulumi.ResourceOptions(parent=self)
-        admin_password = pulumi.Output.secret(settings.admin_password)
+        self.admin_password = pulumi.Output.secret(settings.admin_password)
+        self.database = None
+        if settings.db_admin_via == "dynamic":
+            access_objects = self._declare_with_psycopg(name, settings)
+        else:
+            access_objects = self._declare_with_pulumi_postgresql(name, settings)
 
+        self.dsg_table = DsgTable(
+            f"{name}-dsg-table",
+            DsgTableArgs(
+                host=settings.admin_host,
+                port=settings.admin_port,
+                dbname=settings.merge_db_name,
+                user=settings.admin_user,
+                password=self.admin_password,
+                sslmode=settings.admin_ssl_mode,
+                table=settings.names.dsg_table,
+                rows=seed_rows(settings),
+                grant_to=settings.merge_db_user,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=access_objects),
+        )
+        self.table_name = settings.names.dsg_table
+        self.register_outputs({"dsgTable": self.table_name, "seedRowCount": self.dsg_table.row_count})
+
+    def _declare_with_pulumi_postgresql(self, name: str, settings: Settings) -> list[pulumi.Resource]:
         self.provider = postgresql.Provider(
-            f"{name}-admin", password=admin_password, **admin_provider_args(settings), opts=child
+            f"{name}-admin", password=self.admin_password, **admin_provider_args(settings),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         with_provider = pulumi.ResourceOptions(parent=self, provider=self.provider)
-
         self.role = postgresql.Role(
             f"{name}-role",
             name=settings.merge_db_user,
@@ -61,8 +87,7 @@ class MergeDatabase(pulumi.ComponentResource):
             password=pulumi.Output.secret(settings.merge_db_password),
             opts=with_provider,
         )
-        database_deps: list[pulumi.Resource] = [self.role]
-        self.database = None
+        created: list[pulumi.Resource] = [self.role]
         if settings.create_database:
             # Retained on destroy: the database holds DataSurface's merge data, not just this stack's.
             self.database = postgresql.Database(
@@ -70,16 +95,15 @@ class MergeDatabase(pulumi.ComponentResource):
                 name=settings.merge_db_name,
                 opts=pulumi.ResourceOptions.merge(with_provider, pulumi.ResourceOptions(retain_on_delete=True)),
             )
-            database_deps.append(self.database)
-        after_database = pulumi.ResourceOptions.merge(with_provider, pulumi.ResourceOptions(depends_on=database_deps))
-
+            created.append(self.database)
+        after = pulumi.ResourceOptions.merge(with_provider, pulumi.ResourceOptions(depends_on=list(created)))
         self.database_grant = postgresql.Grant(
             f"{name}-database-grant",
             database=settings.merge_db_name,
             role=self.role.name,
             object_type="database",
             privileges=list(DATABASE_PRIVILEGES),
-            opts=after_database,
+            opts=after,
         )
         self.schema_grant = postgresql.Grant(
             f"{name}-schema-grant",
@@ -88,22 +112,26 @@ class MergeDatabase(pulumi.ComponentResource):
             schema="public",
             object_type="schema",
             privileges=list(SCHEMA_PRIVILEGES),
-            opts=after_database,
+            opts=after,
         )
-        self.dsg_table = DsgTable(
-            f"{name}-dsg-table",
-            DsgTableArgs(
+        return [*created, self.database_grant, self.schema_grant]
+
+    def _declare_with_psycopg(self, name: str, settings: Settings) -> list[pulumi.Resource]:
+        self.access = DatabaseAccess(
+            f"{name}-access",
+            DatabaseAccessArgs(
                 host=settings.admin_host,
                 port=settings.admin_port,
-                dbname=settings.merge_db_name,
-                user=settings.admin_user,
-                password=admin_password,
+                admin_user=settings.admin_user,
+                admin_password=self.admin_password,
                 sslmode=settings.admin_ssl_mode,
-                table=settings.names.dsg_table,
-                rows=seed_rows(settings),
-                grant_to=self.role.name,
+                database=settings.merge_db_name,
+                create_database=settings.create_database,
+                role=settings.merge_db_user,
+                role_password=settings.merge_db_password,
+                database_privileges=DATABASE_PRIVILEGES,
+                schema_privileges=SCHEMA_PRIVILEGES,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*database_deps, self.schema_grant]),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.table_name = settings.names.dsg_table
-        self.register_outputs({"dsgTable": self.table_name, "seedRowCount": self.dsg_table.row_count})
+        return [self.access]

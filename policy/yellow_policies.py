@@ -27,7 +27,7 @@ WORKLOAD_TYPES = (
     "kubernetes:apps/v1:Deployment",
     "kubernetes:apps/v1:StatefulSet",
 )
-DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
+DYNAMIC_TYPE = "pulumi-python:dynamic/datasurface:DsgTable"
 
 HOST_ENV = "DATASURFACE_POSTGRES_HOST"
 PART_OF_LABEL = "app.kubernetes.io/part-of"

@@ -13,7 +13,8 @@ from tests.program_harness import ProgramRun, is_secret, secret_values_for, walk
 SECRET = "kubernetes:core/v1:Secret"
 CONFIGMAP = "kubernetes:core/v1:ConfigMap"
 PATCH_TYPES = ("kubernetes:apps/v1:DeploymentPatch", "kubernetes:apps/v1:StatefulSetPatch")
-DSG_TABLE = "pulumi-python:dynamic:Resource"
+DSG_TABLE = "pulumi-python:dynamic/datasurface:DsgTable"
+DATABASE_ACCESS = "pulumi-python:dynamic/datasurface:DatabaseAccess"
 
 
 def patches(run: ProgramRun):
@@ -42,8 +43,13 @@ def test_declares_one_platform_with_every_part(stack_run):
     assert types.count(SECRET) == 1
     assert types.count(CONFIGMAP) == 1
     assert types.count(DSG_TABLE) == 1
-    assert types.count("postgresql:index/role:Role") == 1
-    assert types.count("postgresql:index/grant:Grant") == 2
+    if stack_run.config.get("dbAdminVia") == "dynamic":
+        assert types.count(DATABASE_ACCESS) == 1
+        assert not [t for t in types if t.startswith(("postgresql:", "pulumi:providers:postgresql"))]
+    else:
+        assert types.count("postgresql:index/role:Role") == 1
+        assert types.count("postgresql:index/grant:Grant") == 2
+        assert DATABASE_ACCESS not in types
     assert len(patches(stack_run)) == len(stack_run.config["airflowWorkloads"])
 
 
@@ -186,6 +192,19 @@ def test_stack_outputs_name_the_platform_parts(stack_run):
 
 # --- live and forensic side by side on the same Airflow --------------------------------------
 
+def test_the_plugin_free_path_declares_the_same_role_database_and_grants(stack_runs):
+    access = stack_runs["local"].one(DATABASE_ACCESS)
+    assert access.inputs["role"] == "yellowlive_airflow"
+    assert access.inputs["database"] == "datasurface_merge"
+    assert access.inputs["create_database"] is True
+    assert access.inputs["database_privileges"] == ["CONNECT", "CREATE", "TEMPORARY"]
+    assert access.inputs["schema_privileges"] == ["USAGE", "CREATE"]
+    assert is_secret(access.inputs["admin_password"]) and is_secret(access.inputs["role_password"])
+    grants = stack_runs["yellowlive"].of_type("postgresql:index/grant:Grant")
+    assert sorted(g.inputs["privileges"] for g in grants) == sorted(
+        [access.inputs["database_privileges"], access.inputs["schema_privileges"]])
+
+
 def _names(run: ProgramRun) -> dict[str, str]:
     patch = patches(run)[0]
     return {
@@ -194,7 +213,7 @@ def _names(run: ProgramRun) -> dict[str, str]:
         "configmap": run.one(CONFIGMAP).inputs["metadata"]["name"],
         "secret": run.one(SECRET).inputs["metadata"]["name"],
         "field manager": patch.inputs["metadata"]["annotations"]["pulumi.com/patchFieldManager"],
-        "login role": run.one("postgresql:index/role:Role").inputs["name"],
+        "login role": run.one(DSG_TABLE).inputs["grant_to"],
         "dag mount": next(containers(run))[1]["volumeMounts"][0]["mountPath"],
         "dag volume": patch.inputs["spec"]["template"]["spec"]["volumes"][0]["name"],
     }
