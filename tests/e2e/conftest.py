@@ -84,6 +84,7 @@ def pulumi_env(tmp_path_factory) -> dict[str, str]:
 
 
 def copy_project(target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
         source = REPO_ROOT / name
         if source.is_dir():

@@ -111,6 +111,39 @@ def test_removing_a_seed_row_deletes_it_from_the_table(local_stack):
     assert set(table_rows(server)) == {"Store1", "Store2"}
 
 
+def changed_steps(project) -> dict[tuple[str, str], str]:
+    steps = planned_steps(project.pulumi("preview", "--json").stdout)
+    return {r: op for r, op in steps.items() if op not in ("same", "read")}
+
+
+def test_an_env_var_change_updates_only_the_patches_in_place(local_stack):
+    project, _ = local_stack
+    project.pulumi("config", "set", "mergeDbHost", "pg-data.datasurface-local.svc.cluster.local")
+    try:
+        diff = project.pulumi("preview", "--diff").stdout
+        assert '~ value: "localhost" => "pg-data.datasurface-local.svc.cluster.local"' in diff
+        assert changed_steps(project) == {
+            ("datasurface:yellow:Platform", "yellowlive"): "update",
+            ("kubernetes:apps/v1:DeploymentPatch", "yellowlive-airflow-deployment-airflow-scheduler"): "update",
+            ("kubernetes:apps/v1:DeploymentPatch", "yellowlive-airflow-deployment-airflow-dag-processor"): "update",
+        }
+    finally:
+        project.pulumi("config", "set", "mergeDbHost", "localhost")
+
+
+def test_a_template_change_updates_the_configmap_in_place_with_a_line_diff(local_stack):
+    project, _ = local_stack
+    template = project.root / "templates" / "factory_dag.py.j2"
+    original = template.read_text()
+    template.write_text("# reviewed change\n" + original)
+    try:
+        diff = project.pulumi("preview", "--diff").stdout
+        assert "+ # reviewed change" in diff
+        assert changed_steps(project) == {("kubernetes:core/v1:ConfigMap", "yellowlive-factory-dag"): "update"}
+    finally:
+        template.write_text(original)
+
+
 def test_destroy_removes_the_table_and_the_rendered_manifests(local_stack):
     project, server = local_stack
     project.pulumi("destroy", "--yes", "--skip-preview")

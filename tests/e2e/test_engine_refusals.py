@@ -1,0 +1,83 @@
+"""What the engine itself refuses before the program runs: typed config, missing keys, plain secrets.
+
+The expected messages are the ones docs/bad-input-matrix.md promises for its engine rows.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.e2e.conftest import Project, copy_project
+from tests.unit.test_bad_input_matrix import code, rows_of
+
+pytestmark = pytest.mark.e2e
+
+PREFIX = "datasurface-yellow:"
+
+
+def promised_message(test_id: str) -> str:
+    for row in rows_of("engine"):
+        if code(row.checked_by).endswith(test_id):
+            return code(row.message)
+    raise AssertionError(f"docs/bad-input-matrix.md has no engine row checked by {test_id}")
+
+
+@pytest.fixture
+def fresh_project(tmp_path, pulumi_env) -> Project:
+    project = Project(root=copy_project(tmp_path / "project"), env=pulumi_env, manifests=tmp_path / "manifests")
+    project.pulumi("stack", "select", "--create", "yellowlive")
+    return project
+
+
+def set_secrets(project: Project, *keys: str) -> None:
+    for key in keys:
+        project.pulumi("config", "set", "--secret", key, f"{key}-value")
+
+
+def edit_stack_file(project: Project, edit) -> None:
+    path = project.stack_file("yellowlive")
+    document = yaml.safe_load(path.read_text())
+    edit(document["config"])
+    path.write_text(yaml.safe_dump(document, sort_keys=False, width=1000))
+
+
+def refusal(project: Project) -> str:
+    result = project.pulumi("preview", check=False)
+    assert result.returncode != 0, result.output
+    return result.output
+
+
+WRONG_TYPES = {
+    "createDatabase": "maybe",
+    "seedStreams": [{"stream_key": "Store1", "config": {"store_name": "Store1"}}],
+    "airflowWorkloads": "Deployment/airflow-scheduler",
+}
+
+
+@pytest.mark.parametrize("key", sorted(WRONG_TYPES))
+def test_a_value_of_the_wrong_type_is_refused(fresh_project, key):
+    set_secrets(fresh_project, "mergeDbPassword", "adminPassword")
+    edit_stack_file(fresh_project, lambda config: config.__setitem__(PREFIX + key, WRONG_TYPES[key]))
+    assert promised_message(f"test_a_value_of_the_wrong_type_is_refused[{key}]") in refusal(fresh_project)
+
+
+MISSING = {
+    "both-secrets": ((), ()),
+    "mergeDbPassword": (("adminPassword",), ()),
+    "platform": (("mergeDbPassword", "adminPassword"), ("platform",)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MISSING))
+def test_a_missing_config_value_is_refused(fresh_project, case):
+    secrets, removed = MISSING[case]
+    set_secrets(fresh_project, *secrets)
+    edit_stack_file(fresh_project, lambda config: [config.pop(PREFIX + k) for k in removed])
+    assert promised_message(f"test_a_missing_config_value_is_refused[{case}]") in refusal(fresh_project)
+
+
+def test_a_plain_text_secret_is_refused(fresh_project):
+    set_secrets(fresh_project, "adminPassword")
+    fresh_project.pulumi("config", "set", "mergeDbPassword", "S3cr3t")
+    assert promised_message("test_a_plain_text_secret_is_refused") in refusal(fresh_project)
