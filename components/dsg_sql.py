@@ -20,10 +20,10 @@ def create_table(table: str) -> list[sql.Composed]:
         sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} ("
             "stream_key VARCHAR(255) PRIMARY KEY, "
-            "config_json TEXT NOT NULL, "
-            "status VARCHAR(50) NOT NULL DEFAULT 'active', "
-            "created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, "
-            "updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+            "config_json TEXT, "
+            "status VARCHAR(50) DEFAULT 'active', "
+            "created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, "
+            "updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)"
         ).format(sql.Identifier(table)),
         sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (status)").format(
             sql.Identifier(f"{table}_status_idx"), sql.Identifier(table)

@@ -18,7 +18,7 @@ from devtools.embedded_pg import EmbeddedPostgres
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import free_port
 
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "templates", "config")
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "templates", "config", "policy")
 LOCAL_PASSPHRASE_FILE = REPO_ROOT / "config" / "local.passphrase"
 
 

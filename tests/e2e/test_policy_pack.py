@@ -1,0 +1,42 @@
+"""The policy pack in a real `pulumi preview --policy-pack`, on the program and on a broken copy of it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import Project
+
+pytestmark = pytest.mark.e2e
+
+# The CLI built here cannot start Python policy packs from their folder (its language host has no
+# RunPlugin); policy/run_pack.sh starts the same pack as a binary analyzer. The official CLI takes `policy`.
+PACK = "policy/run_pack.sh"
+
+
+def preview_with_policies(project: Project):
+    return project.pulumi("preview", "--policy-pack", str(project.root / PACK), check=False)
+
+
+def test_the_program_passes_every_policy(local_stack):
+    project, _ = local_stack
+    result = preview_with_policies(project)
+    assert result.returncode == 0, result.output
+    assert "mandatory" not in result.output
+
+
+def test_a_program_that_mangles_the_hostname_is_stopped_by_policy(local_stack):
+    """Seed fix 1, reintroduced on purpose: the env var goes through the Kubernetes-name helper."""
+    project, _ = local_stack
+    module = project.root / "components" / "airflow_workloads.py"
+    original = module.read_text()
+    module.write_text(original.replace(
+        '"value": settings.merge_db_host}',
+        '"value": __import__("components.naming").naming.to_k8s_name(settings.merge_db_host + ".svc.cluster.local")}',
+    ))
+    try:
+        result = preview_with_policies(project)
+    finally:
+        module.write_text(original)
+    assert result.returncode != 0
+    assert "mandatory" in result.output
+    assert "DATASURFACE_POSTGRES_HOST" in result.output
