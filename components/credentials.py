@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.factory_dag import platform_labels
+from components.naming import platform_labels
 from components.settings import Settings
 
 

@@ -10,6 +10,7 @@ import jinja2
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.naming import platform_labels
 from components.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -138,14 +139,6 @@ def configmap_manifest(settings: Settings, dag_source: str) -> dict[str, Any]:
             "labels": platform_labels(settings.platform, "factory-dag"),
         },
         "data": {names.dag_file_name: dag_source},
-    }
-
-
-def platform_labels(platform: str, component: str) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/part-of": "datasurface-yellow",
-        "app.kubernetes.io/component": component,
-        "datasurface.io/platform": platform,
     }
 
 

@@ -70,6 +70,15 @@ def sql_identifier_problem(name: str) -> str | None:
     return None
 
 
+def platform_labels(platform: str, component: str) -> dict[str, str]:
+    """Labels on every Kubernetes object a platform's stack creates."""
+    return {
+        "app.kubernetes.io/part-of": "datasurface-yellow",
+        "app.kubernetes.io/component": component,
+        "datasurface.io/platform": platform,
+    }
+
+
 @dataclass(frozen=True)
 class PlatformNames:
     """Every name derived from a platform, computed once so all components agree."""
