@@ -6,10 +6,15 @@ The tests run in file order and share one stack, as a user's sequence of command
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import psycopg
 import pytest
 import yaml
+
+from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -72,6 +77,24 @@ def test_up_creates_the_rows_and_renders_the_manifests(local_stack):
     secrets = [t for t in rendered.values() if "kind: Secret" in t]
     assert secrets and all(project.pulumi("config", "get", "mergeDbPassword").stdout.strip() not in t
                            for t in rendered.values() if "kind: Secret" not in t)
+
+
+def test_what_was_deployed_is_shown_with_the_dags_airflow_builds_from_it(local_stack, tmp_path):
+    """The main job's last step: manifests, the table as the login role reads it, the DAGs it yields."""
+    project, _ = local_stack
+    result = subprocess.run(
+        [sys.executable, "-m", "devtools.show_local", "--manifests", str(project.manifests),
+         "--dags", str(tmp_path / "dags"), "--login-user", "yellowlive_airflow"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "MERGE_DB_PASSWORD": project.pulumi("config", "get", "mergeDbPassword").stdout.strip(),
+             "AIRFLOW_HOME": str(tmp_path / "airflow-home")},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ConfigMap    datasurface-local/yellowlive-factory-dag" in result.stdout
+    assert "Store3     disabled" in result.stdout
+    assert "yellowlive__Store1_ingestion" in result.stdout
+    assert "yellowlive__Store2_ingestion" in result.stdout
+    assert "yellowlive__Store3_ingestion" not in result.stdout
 
 
 def test_a_second_up_changes_nothing(local_stack):
