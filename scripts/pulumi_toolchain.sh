@@ -43,8 +43,8 @@
 # Known gaps with the module proxy this was written against (run --status to see the current state):
 #   - pkg/v3@v3.272.0 is not served: the CLI falls back to v3.274.1 (works with the 3.272.0 Python SDK).
 #   - the upstream Python language host module is not served at all: scripts/pulumi_toolchain_langhost.go
-#     is built instead (programs, virtualenv/uv/poetry, config and secrets, dynamic providers, `pulumi
-#     install --no-plugins`, `pulumi about`; no policy packs, Python plugins or typecheckers).
+#     is built instead (programs, virtualenv/uv/poetry, config and secrets, dynamic providers, policy
+#     packs, `pulumi install --no-plugins`, `pulumi about`; no other Python plugins, no typecheckers).
 #   - pulumi-kubernetes provider/v4 is only served at the v4.25.0 commit: the plugin reports 4.25.0 and the
 #     CLI warns that 4.34.2 was expected (render-to-YAML and core resources work).
 #   - pulumi-postgresql is not buildable: neither provider/v3 nor its upstream terraform provider (a patched

@@ -7,8 +7,10 @@
 // `toolchain` (pip / uv / poetry) runtime options of Pulumi.yaml behave as with the upstream host.
 //
 // Implemented: Handshake, GetRequiredPackages, GetRequiredPlugins, Run, GetPluginInfo, InstallDependencies,
-// About, GetProgramDependencies, Cancel. Not implemented (the CLI reports them as unsupported): typecheckers,
-// debugger attach, Python-based plugins (RunPlugin), code generation, Pack and Link.
+// About, GetProgramDependencies, Cancel, and RunPlugin for policy packs (analyzer plugins, started as
+// `python -u -m pulumi.policy` like the upstream host does). Not implemented (the CLI reports them as
+// unsupported): typecheckers, debugger attach, other Python-based plugins (RunPlugin for resource, converter
+// or tool plugins), code generation, Pack and Link.
 package main
 
 import (
@@ -30,6 +32,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	sdk "github.com/pulumi/pulumi/sdk/v3"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/cmdutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/logging"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
@@ -369,6 +373,92 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		}, nil
 	}
 	return &pulumirpc.RunResponse{}, nil
+}
+
+// RunPlugin starts a Python policy pack: `python -u -m pulumi.policy <engine args...> <pack dir>` in the pack dir,
+// with the interpreter of the pack's own PulumiPolicy.yaml runtime options. As in the upstream host, a proxy
+// analyzer answers the engine first: it receives the stack configuration, which the pulumi.policy runner expects
+// in PULUMI_PROJECT, PULUMI_STACK, PULUMI_DRY_RUN and PULUMI_CONFIG, then forwards every call to the pack.
+func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	if req.Kind != string(apitype.AnalyzerPlugin) {
+		return fmt.Errorf("running %s plugins written in Python is not supported by this language host", req.Kind)
+	}
+	if req.GetAttachDebugger() {
+		return errors.New("debugger attach is not supported by this language host")
+	}
+	ctx := server.Context()
+	opts, err := pythonOptions(req.Info, false)
+	if err != nil {
+		return err
+	}
+	tc, err := toolchain.ResolveToolchain(opts)
+	if err != nil {
+		return err
+	}
+	packDir := req.GetInfo().GetProgramDirectory()
+	args := append([]string{"-u", "-m", "pulumi.policy"}, req.Args...)
+	cmd, err := tc.Command(ctx, append(args, packDir)...)
+	if err != nil {
+		return err
+	}
+	cmd.Dir = packDir
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+
+	proxy, packStdout, err := sdk.NewPolicyProxy(ctx, stdout)
+	if err != nil {
+		return fmt.Errorf("could not start policy pack proxy: %w", err)
+	}
+	cfg, err := proxy.AwaitConfiguration(ctx)
+	if err != nil {
+		return fmt.Errorf("could not get stack configuration: %w", err)
+	}
+	if cfg != nil {
+		setEnv := func(k, v string) {
+			if v != "" {
+				cmd.Env = append(cmd.Env, k+"="+v)
+			}
+		}
+		setEnv("PULUMI_ORGANIZATION", cfg.Organization)
+		setEnv("PULUMI_PROJECT", cfg.Project)
+		setEnv("PULUMI_STACK", cfg.Stack)
+		setEnv("PULUMI_DRY_RUN", strconv.FormatBool(cfg.DryRun))
+		if cfg.Config != nil {
+			cfgJSON, err := json.Marshal(cfg.Config)
+			if err != nil {
+				return fmt.Errorf("could not marshal stack configuration: %w", err)
+			}
+			setEnv("PULUMI_CONFIG", string(cfgJSON))
+		}
+	}
+	cmd.Env = append(cmd.Env, req.Env...)
+	cmd.Stdout, cmd.Stderr = packStdout, stderr
+
+	if err := cmd.Start(); err != nil {
+		proxy.Abort(err)
+		return fmt.Errorf("problem executing plugin program (could not run language executor): %w", err)
+	}
+	// Attach returns when the pack exits (with its exit status as error).
+	if err := proxy.Attach(ctx, cmd); err != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			return err
+		}
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok {
+			return server.Send(&pulumirpc.RunPluginResponse{
+				Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(ws.ExitStatus())},
+			})
+		}
+		return fmt.Errorf("program exited unexpectedly: %w", exitErr)
+	}
+	return closer.Close()
 }
 
 func (h *host) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {

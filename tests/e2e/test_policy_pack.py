@@ -8,9 +8,7 @@ from tests.e2e.conftest import Project
 
 pytestmark = pytest.mark.e2e
 
-# The CLI built here cannot start Python policy packs from their folder (its language host has no
-# RunPlugin); policy/run_pack.sh starts the same pack as a binary analyzer. The official CLI takes `policy`.
-PACK = "policy/run_pack.sh"
+PACK = "policy"
 
 
 def preview_with_policies(project: Project):
