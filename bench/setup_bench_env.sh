@@ -6,12 +6,4 @@ set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$REPO_ROOT"
 
-VENV="$REPO_ROOT/.venv-bench"
-export UV_COMPILE_BYTECODE=1
-ensure_venv "$VENV" bench/requirements.txt
-
-sentinel="$("$VENV/bin/python" -c 'import importlib.util as u; print(u.cache_from_source(u.find_spec("dagfactory").origin))')"
-if [ ! -f "$sentinel" ]; then
-  log "byte-compiling $(basename "$VENV")"
-  "$VENV/bin/python" -m compileall -q -j 0 "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" >/dev/null
-fi
+ensure_compiled_venv "$REPO_ROOT/.venv-bench" bench/requirements.txt dagfactory

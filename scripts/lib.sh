@@ -32,3 +32,17 @@ ensure_venv() {
   uv pip sync --quiet --python "$venv/bin/python" "$lock"
   echo "$want" > "$stamp"
 }
+
+# ensure_compiled_venv DIR LOCKFILE MODULE: ensure_venv, then byte-compile the venv once (checked by
+# MODULE's cached bytecode). Where PYTHONDONTWRITEBYTECODE is set, Python never caches bytecode, and
+# every Airflow process would compile Airflow and the Kubernetes client again (seconds per process).
+ensure_compiled_venv() {
+  local venv="$1" lock="$2" module="$3" sentinel purelib
+  UV_COMPILE_BYTECODE=1 ensure_venv "$venv" "$lock"
+  sentinel="$("$venv/bin/python" -c "import importlib.util as u; print(u.cache_from_source(u.find_spec('$module').origin))")"
+  if [ ! -f "$sentinel" ]; then
+    log "byte-compiling $(basename "$venv")"
+    purelib="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
+    "$venv/bin/python" -m compileall -q -j 0 "$purelib" >/dev/null
+  fi
+}
