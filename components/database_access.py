@@ -17,19 +17,15 @@ from psycopg import sql
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 from pulumi.runtime.rpc import wrap_rpc_secret
 
-from components.dsg_table import CONNECT_TIMEOUT_SECONDS
+from components.admin_connection import connect_admin
 
 _IDENTITY_FIELDS = ("host", "port", "database", "role")
 _SECRET_FIELDS = ("admin_password", "role_password")
 
 
 def _connect(props: dict[str, Any], dbname: str) -> psycopg.Connection:
-    return psycopg.connect(
-        host=props["host"], port=int(props["port"]), dbname=dbname, user=props["admin_user"],
-        password=props["admin_password"], sslmode=props.get("sslmode") or "prefer",
-        connect_timeout=CONNECT_TIMEOUT_SECONDS, autocommit=True,
-        application_name="datasurface-yellow-pulumi",
-    )
+    return connect_admin(host=props["host"], port=props["port"], dbname=dbname, user=props["admin_user"],
+                         password=props["admin_password"], sslmode=props.get("sslmode"), autocommit=True)
 
 
 def _privileges(names: Sequence[str]) -> sql.Composable:

@@ -19,23 +19,15 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 from pulumi.runtime.rpc import wrap_rpc_secret
 
 from components import dsg_sql
+from components.admin_connection import connect_admin
 
-CONNECT_TIMEOUT_SECONDS = 10
 # Changing any of these points the resource at another table: a replacement, not an update.
 _IDENTITY_FIELDS = ("host", "port", "dbname", "table")
 
 
 def _connect(props: Mapping[str, Any]) -> psycopg.Connection:
-    return psycopg.connect(
-        host=props["host"],
-        port=int(props["port"]),
-        dbname=props["dbname"],
-        user=props["user"],
-        password=props["password"],
-        sslmode=props.get("sslmode") or "prefer",
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        application_name="datasurface-yellow-pulumi",
-    )
+    return connect_admin(host=props["host"], port=props["port"], dbname=props["dbname"], user=props["user"],
+                         password=props["password"], sslmode=props.get("sslmode"))
 
 
 def _resource_id(props: Mapping[str, Any]) -> str:

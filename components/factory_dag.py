@@ -161,5 +161,5 @@ class FactoryDag(pulumi.ComponentResource):
             data=body["data"],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.config_map_name = self.config_map.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
+        self.config_map_name = settings.names.configmap_name
         self.register_outputs({"configMapName": self.config_map_name})

@@ -21,6 +21,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg.conninfo import make_conninfo
+
 SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
 
@@ -84,8 +86,6 @@ class EmbeddedPostgres:
         return self.data_dir / "pgdata"
 
     def conninfo(self, dbname: str = "postgres", user: str | None = None, password: str | None = None) -> str:
-        from psycopg.conninfo import make_conninfo
-
         return make_conninfo(
             host=self.host, port=self.port, dbname=dbname, user=user or self.user,
             password=self.password if password is None else password, connect_timeout=5,

@@ -1,7 +1,8 @@
 """Shows what `pulumi up` deployed on the local stack: rendered manifests, the DAG file, the table's rows,
 and, when the Airflow environment exists, what the factory DAG builds from those rows.
 
-    python -m devtools.show_local --manifests build/manifests/local --port 55432 --password-env PGPASSWORD
+    MERGE_DB_PASSWORD=... python -m devtools.show_local --manifests build/manifests/local \
+        --table yellowlive_airflow_dsg --login-user yellowlive_airflow [--credential postgres]
 """
 
 from __future__ import annotations

@@ -126,6 +126,15 @@ func main() {
 	}
 }
 
+// programToolchain resolves the interpreter of a program or policy pack from its runtime options.
+func programToolchain(info *pulumirpc.ProgramInfo) (toolchain.Toolchain, error) {
+	opts, err := pythonOptions(info, false)
+	if err != nil {
+		return nil, err
+	}
+	return toolchain.ResolveToolchain(opts)
+}
+
 // pythonOptions maps the runtime options of Pulumi.yaml onto the SDK toolchain options.
 func pythonOptions(info *pulumirpc.ProgramInfo, isPlugin bool) (toolchain.PythonOptions, error) {
 	opts := toolchain.PythonOptions{}
@@ -191,11 +200,7 @@ type pluginJSON struct {
 
 // requiredPackages reads the pulumi-plugin.json files of the installed Python packages.
 func requiredPackages(ctx context.Context, info *pulumirpc.ProgramInfo) ([]*pulumirpc.PackageDependency, error) {
-	opts, err := pythonOptions(info, false)
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := programToolchain(info)
 	if err != nil {
 		return nil, err
 	}
@@ -281,11 +286,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	if req.GetAttachDebugger() {
 		return &pulumirpc.RunResponse{Error: "debugger attach is not supported by this language host"}, nil
 	}
-	opts, err := pythonOptions(req.Info, false)
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := programToolchain(req.Info)
 	if err != nil {
 		return nil, err
 	}
@@ -387,11 +388,7 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.Langu
 		return errors.New("debugger attach is not supported by this language host")
 	}
 	ctx := server.Context()
-	opts, err := pythonOptions(req.Info, false)
-	if err != nil {
-		return err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := programToolchain(req.Info)
 	if err != nil {
 		return err
 	}
@@ -520,11 +517,7 @@ func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumir
 func (h *host) GetProgramDependencies(
 	ctx context.Context, req *pulumirpc.GetProgramDependenciesRequest,
 ) (*pulumirpc.GetProgramDependenciesResponse, error) {
-	opts, err := pythonOptions(req.Info, false)
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := programToolchain(req.Info)
 	if err != nil {
 		return nil, err
 	}

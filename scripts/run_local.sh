@@ -36,4 +36,5 @@ MERGE_DB_PASSWORD="$(config_get mergeDbPassword)" AIRFLOW_HOME="$REPO_ROOT/.loca
   .venv/bin/python -m devtools.show_local \
   --manifests "$(config_get renderManifestsTo)" \
   --table "$(config_get platform)_airflow_dsg" \
-  --login-user "$(config_get mergeDbUser)"
+  --login-user "$(config_get mergeDbUser)" \
+  --credential "$(config_get credentialName)"
