@@ -7,14 +7,19 @@ PYTHON_VERSION="3.11"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
-# Puts uv (pinned) on PATH, installing it into the user's site when missing.
+# Puts uv (pinned) on PATH, installing it into a private virtualenv under the user's cache when
+# missing (a private venv works where the system Python refuses `pip install --user`, PEP 668).
 ensure_uv() {
   if command -v uv >/dev/null 2>&1 && [ "$(uv --version | awk '{print $2}')" = "$UV_VERSION" ]; then
     return
   fi
-  log "installing uv $UV_VERSION"
-  python3 -m pip install --quiet --user --disable-pip-version-check "uv==$UV_VERSION"
-  PATH="$(python3 -m site --user-base)/bin:$PATH"
+  local home="${XDG_CACHE_HOME:-$HOME/.cache}/yellow-tools/uv-$UV_VERSION"
+  if [ ! -x "$home/bin/uv" ]; then
+    log "installing uv $UV_VERSION"
+    python3 -m venv "$home"
+    "$home/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+  fi
+  PATH="$home/bin:$PATH"
   export PATH
 }
 
