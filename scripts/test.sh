@@ -7,7 +7,7 @@ cd "$REPO_ROOT"
 
 ensure_venv "$REPO_ROOT/.venv" requirements/test.lock
 bash scripts/setup_airflow_env.sh
-# The Pulumi CLI and plugins for the e2e tests, built from Go modules: about 20 minutes on a cold
+# The Pulumi CLI and plugins for the e2e tests, built from Go modules: 11 to 19 minutes on a cold
 # machine, well under a second once built (see scripts/pulumi_toolchain.sh --status).
 bash scripts/pulumi_toolchain.sh >/dev/null
 
