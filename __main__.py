@@ -2,12 +2,17 @@
 
 import pulumi
 
+from components.admin_endpoint import AdminEndpointError, check_admin_endpoint
 from components.platform import YellowPlatform, YellowPlatformArgs
 from components.settings import parse_settings
 from components.stack_config import read_raw_config
 
 settings = parse_settings(read_raw_config(pulumi.Config()))
-platform = YellowPlatform(settings.platform, YellowPlatformArgs(settings))
+try:
+    merge_database_exists = check_admin_endpoint(settings)
+except AdminEndpointError as err:
+    raise pulumi.RunError(str(err)) from None
+platform = YellowPlatform(settings.platform, YellowPlatformArgs(settings, merge_database_exists))
 
 names = settings.names
 pulumi.export("platform", settings.platform)

@@ -1,10 +1,12 @@
-"""The one way the dynamic providers reach PostgreSQL: the admin endpoint, fresh per call, never stored."""
+"""The one way Pulumi's own code reaches PostgreSQL: the admin endpoint, fresh per call, never stored."""
 
 from __future__ import annotations
 
 import psycopg
 
 CONNECT_TIMEOUT_SECONDS = 10
+# The database every PostgreSQL server has; used where the merge database may not exist yet.
+MAINTENANCE_DATABASE = "postgres"
 
 
 def connect_admin(*, host: str, port: float | int, dbname: str, user: str, password: str,

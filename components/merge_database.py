@@ -1,9 +1,14 @@
-"""The merge database objects: database, login role, grants and the dsg table.
+"""The merge database objects: database, login role, grants (pulumi-postgresql) and the dsg table.
 
 Pulumi reaches PostgreSQL through the admin endpoint (`adminHost`/`adminPort`), which may differ
 from the in-cluster DNS name Airflow uses (for example a `kubectl port-forward` on localhost).
-Database, role and grants come from pulumi-postgresql (`dbAdminVia: pulumi-postgresql`, the default)
-or, where that provider plugin is not installed, from a psycopg dynamic resource (`dynamic`).
+
+When this stack owns the database (`createDatabase: true`) it creates it, or adopts it with the
+`import` option when it already exists (kept from an earlier destroy, or provided by the cluster).
+Two admin providers share that endpoint: one on the `postgres` maintenance database creates the merge
+database, the other works inside the merge database. The role and its grants use the second, because
+deleting a role reassigns and drops what it owns only in the database its provider is connected to:
+there, the factory's ledger and audit tables, which the role created, pass to the admin role and stay.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 import pulumi
 import pulumi_postgresql as postgresql
 
-from components.database_access import DatabaseAccess, DatabaseAccessArgs
+from components.admin_connection import MAINTENANCE_DATABASE
 from components.dsg_table import DsgTable, DsgTableArgs
 from components.settings import Settings
 
@@ -28,13 +33,13 @@ def seed_rows(settings: Settings) -> dict[str, dict[str, str]]:
     return {s.stream_key: {"config_json": s.config_json, "status": s.status} for s in settings.streams}
 
 
-def admin_provider_args(settings: Settings) -> dict[str, Any]:
+def admin_provider_args(settings: Settings, database: str) -> dict[str, Any]:
     return {
         "host": settings.admin_host,
         "port": settings.admin_port,
         "username": settings.admin_user,
         "sslmode": settings.admin_ssl_mode,
-        "database": "postgres",
+        "database": database,
         "superuser": True,
         "connect_timeout": 15,
     }
@@ -43,67 +48,54 @@ def admin_provider_args(settings: Settings) -> dict[str, Any]:
 @dataclass
 class MergeDatabaseArgs:
     settings: Settings
+    database_exists: bool
 
 
 class MergeDatabase(pulumi.ComponentResource):
     def __init__(self, name: str, args: MergeDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datasurface:yellow:MergeDatabase", name, None, opts)
         settings = args.settings
-        self.admin_password = pulumi.Output.secret(settings.admin_password)
+        admin_password = pulumi.Output.secret(settings.admin_password)
+        child = pulumi.ResourceOptions(parent=self)
+
         self.database = None
-        if settings.db_admin_via == "dynamic":
-            access_objects = self._declare_with_psycopg(name, settings)
-        else:
-            access_objects = self._declare_with_pulumi_postgresql(name, settings)
+        created: list[pulumi.Resource] = []
+        if settings.create_database:
+            maintenance = postgresql.Provider(
+                f"{name}-admin", password=admin_password,
+                **admin_provider_args(settings, MAINTENANCE_DATABASE), opts=child,
+            )
+            # Retained on destroy: the database holds DataSurface's merge data, not just this stack's.
+            # Adopted when it exists; once in the state, the import option is a no-op.
+            self.database = postgresql.Database(
+                f"{name}-database",
+                name=settings.merge_db_name,
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=maintenance, retain_on_delete=True,
+                    import_=settings.merge_db_name if args.database_exists else None,
+                ),
+            )
+            created.append(self.database)
 
-        self.dsg_table = DsgTable(
-            f"{name}-dsg-table",
-            DsgTableArgs(
-                host=settings.admin_host,
-                port=settings.admin_port,
-                dbname=settings.merge_db_name,
-                user=settings.admin_user,
-                password=self.admin_password,
-                sslmode=settings.admin_ssl_mode,
-                table=settings.names.dsg_table,
-                rows=seed_rows(settings),
-                grant_to=settings.merge_db_user,
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=access_objects),
+        in_merge_db = postgresql.Provider(
+            f"{name}-merge-admin", password=admin_password,
+            **admin_provider_args(settings, settings.merge_db_name), opts=child,
         )
-        self.table_name = settings.names.dsg_table
-        self.register_outputs({"dsgTable": self.table_name, "seedRowCount": self.dsg_table.row_count})
-
-    def _declare_with_pulumi_postgresql(self, name: str, settings: Settings) -> list[pulumi.Resource]:
-        self.provider = postgresql.Provider(
-            f"{name}-admin", password=self.admin_password, **admin_provider_args(settings),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        with_provider = pulumi.ResourceOptions(parent=self, provider=self.provider)
         self.role = postgresql.Role(
             f"{name}-role",
             name=settings.merge_db_user,
             login=True,
             password=pulumi.Output.secret(settings.merge_db_password),
-            opts=with_provider,
+            opts=pulumi.ResourceOptions(parent=self, provider=in_merge_db, depends_on=created),
         )
-        created: list[pulumi.Resource] = [self.role]
-        if settings.create_database:
-            # Retained on destroy: the database holds DataSurface's merge data, not just this stack's.
-            self.database = postgresql.Database(
-                f"{name}-database",
-                name=settings.merge_db_name,
-                opts=pulumi.ResourceOptions.merge(with_provider, pulumi.ResourceOptions(retain_on_delete=True)),
-            )
-            created.append(self.database)
-        after = pulumi.ResourceOptions.merge(with_provider, pulumi.ResourceOptions(depends_on=list(created)))
+        after_role = pulumi.ResourceOptions(parent=self, provider=in_merge_db, depends_on=[*created, self.role])
         self.database_grant = postgresql.Grant(
             f"{name}-database-grant",
             database=settings.merge_db_name,
             role=self.role.name,
             object_type="database",
             privileges=list(DATABASE_PRIVILEGES),
-            opts=after,
+            opts=after_role,
         )
         self.schema_grant = postgresql.Grant(
             f"{name}-schema-grant",
@@ -112,26 +104,25 @@ class MergeDatabase(pulumi.ComponentResource):
             schema="public",
             object_type="schema",
             privileges=list(SCHEMA_PRIVILEGES),
-            opts=after,
+            opts=after_role,
         )
-        return [*created, self.database_grant, self.schema_grant]
 
-    def _declare_with_psycopg(self, name: str, settings: Settings) -> list[pulumi.Resource]:
-        self.access = DatabaseAccess(
-            f"{name}-access",
-            DatabaseAccessArgs(
+        self.dsg_table = DsgTable(
+            f"{name}-dsg-table",
+            DsgTableArgs(
                 host=settings.admin_host,
                 port=settings.admin_port,
-                admin_user=settings.admin_user,
-                admin_password=self.admin_password,
+                dbname=settings.merge_db_name,
+                user=settings.admin_user,
+                password=admin_password,
                 sslmode=settings.admin_ssl_mode,
-                database=settings.merge_db_name,
-                create_database=settings.create_database,
-                role=settings.merge_db_user,
-                role_password=settings.merge_db_password,
-                database_privileges=DATABASE_PRIVILEGES,
-                schema_privileges=SCHEMA_PRIVILEGES,
+                table=settings.names.dsg_table,
+                rows=seed_rows(settings),
+                grant_to=settings.merge_db_user,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*created, self.role, self.database_grant, self.schema_grant]
+            ),
         )
-        return [self.access]
+        self.table_name = settings.names.dsg_table
+        self.register_outputs({"dsgTable": self.table_name, "seedRowCount": self.dsg_table.row_count})

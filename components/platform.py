@@ -16,8 +16,10 @@ from components.settings import Settings
 
 def kubernetes_provider_args(settings: Settings) -> dict:
     args = {
-        # Update the DAG ConfigMap in place: a replacement would delete it and briefly drop the file.
+        # Update the DAG ConfigMap and the credentials Secret in place: a replacement deletes the fixed-name
+        # object first, and in between the DAG file is gone and pods fail on their secretKeyRef.
         "enable_config_map_mutable": True,
+        "enable_secret_mutable": True,
         "enable_server_side_apply": True,
     }
     if settings.render_manifests_to:
@@ -30,6 +32,7 @@ def kubernetes_provider_args(settings: Settings) -> dict:
 @dataclass
 class YellowPlatformArgs:
     settings: Settings
+    merge_database_exists: bool
 
 
 def platform_identity(settings: Settings) -> dict[str, str]:
@@ -58,15 +61,16 @@ class YellowPlatform(pulumi.ComponentResource):
 
         self.credentials = CredentialsSecret(f"{name}-credentials", CredentialsSecretArgs(settings), in_cluster)
         self.factory_dag = FactoryDag(f"{name}-factory-dag", FactoryDagArgs(settings), in_cluster)
+        self.merge_database = MergeDatabase(
+            f"{name}-merge-db", MergeDatabaseArgs(settings, args.merge_database_exists),
+            pulumi.ResourceOptions(parent=self),
+        )
+        # Airflow is pointed at the factory only once its table, role and grants exist.
         self.workloads = AirflowWorkloads(
             f"{name}-airflow",
             AirflowWorkloadsArgs(settings),
-            pulumi.ResourceOptions.merge(
-                in_cluster, pulumi.ResourceOptions(depends_on=[self.credentials, self.factory_dag])
-            ),
-        )
-        self.merge_database = MergeDatabase(
-            f"{name}-merge-db", MergeDatabaseArgs(settings), pulumi.ResourceOptions(parent=self)
+            pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(
+                depends_on=[self.credentials, self.factory_dag, self.merge_database])),
         )
         self.register_outputs({
             "secretName": self.credentials.secret_name,

@@ -30,7 +30,6 @@ DEFAULTS: dict[str, Any] = {
     "credentialName": "postgres",
     "adminUser": "postgres",
     "adminSslMode": "disable",
-    "dbAdminVia": "pulumi-postgresql",
     "createDatabase": True,
     "airflowWorkloads": list(DEFAULT_WORKLOADS),
     "dagsFolder": "/opt/airflow/dags",
@@ -39,7 +38,6 @@ DEFAULTS: dict[str, Any] = {
 }
 SECRET_KEYS = ("mergeDbPassword", "adminPassword")
 SSL_MODES = ("disable", "require", "verify-ca", "verify-full")
-DB_ADMIN_VIA = ("pulumi-postgresql", "dynamic")
 
 
 class SettingsError(ValueError):
@@ -86,7 +84,6 @@ class Settings:
     admin_user: str = "postgres"
     admin_password: Any = field(default=None, repr=False)
     admin_ssl_mode: str = "disable"
-    db_admin_via: str = "pulumi-postgresql"
     create_database: bool = True
     workloads: tuple[Workload, ...] = ()
     dags_folder: str = "/opt/airflow/dags"
@@ -304,10 +301,6 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     if ssl_mode not in SSL_MODES:
         c.fail("adminSslMode", ssl_mode, f"must be one of {', '.join(SSL_MODES)}")
 
-    db_admin_via = c.string("dbAdminVia") or ""
-    if db_admin_via not in DB_ADMIN_VIA:
-        c.fail("dbAdminVia", db_admin_via, f"must be one of {', '.join(DB_ADMIN_VIA)}")
-
     secrets = {}
     for key in SECRET_KEYS:
         secrets[key] = raw.get(key)
@@ -346,7 +339,6 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
         admin_user=admin_user,
         admin_password=secrets["adminPassword"],
         admin_ssl_mode=ssl_mode,
-        db_admin_via=db_admin_via,
         create_database=create_database,
         workloads=workloads,
         dags_folder=dags_folder,

@@ -10,7 +10,7 @@ from components.settings import SECRET_KEYS
 
 STRING_KEYS = (
     "platform", "namespace", "mergeDbHost", "mergeDbName", "mergeDbUser", "credentialName",
-    "adminHost", "adminUser", "adminSslMode", "dbAdminVia", "dagsFolder", "jobImage", "factorySchedule",
+    "adminHost", "adminUser", "adminSslMode", "dagsFolder", "jobImage", "factorySchedule",
     "renderManifestsTo", "kubeContext",
 )
 # Converted by parse_settings, so a bad value is reported with its key.

@@ -22,11 +22,11 @@
 #   PULUMI_TOOLCHAIN_JOBS   go build -p value (default: 2)
 #   PULUMI_CLI_FALLBACK_VERSIONS
 #                           pkg/v3 versions tried when v$PULUMI_VERSION is not served (default below)
-#   PULUMI_LANGUAGE_PYTHON_MODULE_VERSION
-#                           version (pseudo-version) of the upstream language host module to build instead of
-#                           the bundled compatible host (scripts/pulumi_toolchain_langhost.go)
-#   PULUMI_POSTGRESQL_UPSTREAM
-#                           module@version to use for the postgresql provider's "../upstream" replace
+#   PULUMI_TOOLCHAIN_VENDOR_DIR
+#                           folder of the upstream source archives the Go module proxy does not serve (the
+#                           official Python language host, pulumi-postgresql and its Terraform provider);
+#                           default: ../shared/vendor beside the repository, when it exists. Each archive's
+#                           sha256 is checked against the pins below before it is unpacked.
 #   GOPROXY, GOSUMDB, GOMODCACHE, GOCACHE are used as set (module and build caches are shared across runs).
 #
 # Variables exported by --print-env:
@@ -37,27 +37,34 @@
 # use `pulumi install --no-plugins` (a plain `pulumi install` still tries to download the plugins).
 #
 # Needs (only when something must be built): go (>= the go directive of the pulumi modules, 1.26.6 for
-# v3.274.1), python3, coreutils; flock if present. A cold build takes ~20 min on 2 cores, ~4 GB RAM (linker),
+# v3.274.1), python3, coreutils, tar, git (to apply the postgresql patch); flock if present. A cold build takes ~20 min on 2 cores, ~4 GB RAM (linker),
 # ~2.3 GB of module cache and ~6 GB of Go build cache; the cache folder itself holds ~300 MB.
 #
-# Known gaps with the module proxy this was written against (run --status to see the current state):
-#   - pkg/v3@v3.272.0 is not served: the CLI falls back to v3.274.1 (works with the 3.272.0 Python SDK).
-#   - the upstream Python language host module is not served at all: scripts/pulumi_toolchain_langhost.go
-#     is built instead (programs, virtualenv/uv/poetry, config and secrets, dynamic providers, policy
-#     packs, `pulumi install --no-plugins`, `pulumi about`; no other Python plugins, no typecheckers).
-#   - pulumi-kubernetes provider/v4 is only served at the v4.25.0 commit: the plugin reports 4.25.0 and the
-#     CLI warns that 4.34.2 was expected (render-to-YAML and core resources work).
-#   - pulumi-postgresql is not buildable: neither provider/v3 nor its upstream terraform provider (a patched
-#     git submodule) nor pulumi's terraform-plugin-sdk fork is served; postgresql resources fail with
-#     "no resource plugin 'pulumi-resource-postgresql' found".
+# Where the pieces come from (run --status to see what is built):
+#   - CLI: pkg/v3@v3.272.0 is not served: the CLI falls back to v3.274.1 (works with the 3.272.0 Python SDK).
+#   - Python language host: the official pulumi-language-python v3.259.0, built from its source archive in
+#     the vendor folder against pkg/v3 and sdk/v3 v3.259.0 from the proxy; its exec shim and the dynamic
+#     provider's script come from sdk/v3 v3.272.0, matching the Python SDK.
+#   - pulumi-kubernetes provider/v4 is only served at the v4.25.0 commit, so the Python SDK is pinned to it.
+#   - pulumi-postgresql 3.16.2, built from its source archive and the Terraform provider commit it pins as
+#     `upstream` (both in the vendor folder); every other module comes from the proxy.
 set -euo pipefail
 
 # ---- pinned versions ------------------------------------------------------------------------------------
-# Must match the Python packages: pulumi==3.272.0, pulumi-kubernetes==4.25.0, pulumi-postgresql==3.18.2.
+# Must match the Python packages: pulumi==3.272.0, pulumi-kubernetes==4.25.0, pulumi-postgresql==3.16.2.
 # (pulumi-kubernetes is pinned to 4.25.0 because that is the provider commit the proxy serves.)
 PULUMI_VERSION="3.272.0"
 KUBERNETES_VERSION="4.25.0"
-POSTGRESQL_VERSION="3.18.2"
+POSTGRESQL_VERSION="3.16.2"
+LANGHOST_VERSION="3.259.0"
+
+# Source archives in the vendor folder, with the sha256 each must have.
+LANGHOST_ARCHIVE="pulumi-language-python-$LANGHOST_VERSION.tar.gz"
+LANGHOST_SHA256="c103003b9b8deeaf60603fcd3a158af3ba121b72470a0afda1961c5d9335eb3b"
+POSTGRESQL_ARCHIVE="pulumi-postgresql-$POSTGRESQL_VERSION.tar.gz"
+POSTGRESQL_SHA256="b7fbce232b0c2ce2a9db706e3115ed1e41cf39b026eb51598e4eac79326d6964"
+PG_UPSTREAM_ARCHIVE="terraform-provider-postgresql-450ce85.tar.gz"
+PG_UPSTREAM_SHA256="be0c613de9d5c83bfba32086714fdf182449dfb5dc7885b1b7ac5da4db6ae83d"
 
 # Fallbacks for versions the Go module proxy does not serve. Format: <module version>=<plugin version>.
 # The CLI is backwards compatible with older language SDKs, so the nearest newer served CLI is used.
@@ -74,12 +81,13 @@ RECIPE=1 # bump to invalidate every stamp when the build recipe changes
 
 PULUMI_PKG="github.com/pulumi/pulumi/pkg/v3"
 PULUMI_SDK="github.com/pulumi/pulumi/sdk/v3"
-LANGHOST_MODULE="github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3"
 K8S_MODULE="github.com/pulumi/pulumi-kubernetes/provider/v4"
 PG_MODULE="github.com/pulumi/pulumi-postgresql/provider/v3"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-LANGHOST_SRC="$SCRIPT_DIR/pulumi_toolchain_langhost.go"
+DEFAULT_VENDOR_DIR="$SCRIPT_DIR/../../shared/vendor"
+[ -d "$DEFAULT_VENDOR_DIR" ] && DEFAULT_VENDOR_DIR="$(cd "$DEFAULT_VENDOR_DIR" && pwd)"
+VENDOR_DIR="${PULUMI_TOOLCHAIN_VENDOR_DIR:-$DEFAULT_VENDOR_DIR}"
 TC_HOME="${PULUMI_TOOLCHAIN_HOME:-$HOME/.cache/yellow-pulumi-toolchain}"
 BIN="$TC_HOME/bin"
 WORK="$TC_HOME/work"
@@ -281,6 +289,21 @@ build_cli() {
   [ "$v" = "v$PULUMI_VERSION" ] || PIECE_MSG="$PULUMI_PKG@v$PULUMI_VERSION not served by the proxy; built $v"
 }
 
+# unpack_vendored <archive> <sha256> <dest dir>: checks the archive's sha256, then unpacks it into <dest dir>.
+unpack_vendored() {
+  local archive="$VENDOR_DIR/$1" got
+  if [ ! -f "$archive" ]; then
+    PIECE_MSG="source archive $1 not found in $VENDOR_DIR (set PULUMI_TOOLCHAIN_VENDOR_DIR to the folder that holds it)"
+    return 1
+  fi
+  got="$(sha256sum "$archive" | cut -d' ' -f1)"
+  if [ "$got" != "$2" ]; then
+    PIECE_MSG="sha256 mismatch for $archive: expected $2, got $got; refusing to build from it"
+    return 1
+  fi
+  rm -rf "$3" && mkdir -p "$3" && tar -xzf "$archive" -C "$3" || { PIECE_MSG="could not unpack $archive"; return 1; }
+}
+
 build_python() {
   # Scripts shipped in the SDK module matching the Python SDK: the exec shim (next to the language host)
   # and the dynamic provider (pulumi-resource-pulumi-python, found on PATH).
@@ -292,29 +315,20 @@ build_python() {
     install -m 0755 "$f" "$BIN/" || return 1
   done
 
-  local dir="$WORK/langhost" cli_v
-  cli_v="$(stamp_get cli version)"
-  if [ -n "${PULUMI_LANGUAGE_PYTHON_MODULE_VERSION:-}" ] &&
-    mod_download "$LANGHOST_MODULE" "$PULUMI_LANGUAGE_PYTHON_MODULE_VERSION"; then
-    new_wrapper "$dir" "$LANGHOST_MODULE" "$PULUMI_LANGUAGE_PYTHON_MODULE_VERSION" "$MOD_DIR/go.mod" || return 1
-    log "python: building the upstream language host $LANGHOST_MODULE@$PULUMI_LANGUAGE_PYTHON_MODULE_VERSION"
-    (cd "$dir" && go build -p "$JOBS" -trimpath \
-      -ldflags "-s -w -X $PULUMI_SDK/go/common/version.Version=v$PULUMI_VERSION" \
-      -o "$dir/pulumi-language-python" "$LANGHOST_MODULE") || { PIECE_MSG="go build of the language host failed"; return 1; }
-    PIECE_VERSION="upstream@$PULUMI_LANGUAGE_PYTHON_MODULE_VERSION"
-  else
-    # The upstream language host module is not served by the proxy: build the compatible host kept next to
-    # this script against the same sdk/v3 version as the CLI (all of whose dependencies are served).
-    [ -n "$cli_v" ] || { PIECE_MSG="needs the CLI piece (its sdk/v3 version)"; return 1; }
-    mod_download "$PULUMI_SDK" "$cli_v" || { PIECE_MSG="$PULUMI_SDK@$cli_v: $MOD_ERR"; return 1; }
-    new_wrapper "$dir" "$PULUMI_SDK" "$cli_v" "$MOD_DIR/go.mod" && cp "$LANGHOST_SRC" "$dir/main.go" || return 1
-    log "python: building the compatible language host (scripts/${LANGHOST_SRC##*/}) against $PULUMI_SDK@$cli_v"
-    (cd "$dir" && go build -p "$JOBS" -trimpath -ldflags "-s -w -X main.hostVersion=$PULUMI_VERSION" \
-      -o "$dir/pulumi-language-python" .) || { PIECE_MSG="go build of the language host failed"; return 1; }
-    PIECE_VERSION="compat-host(sdk $cli_v)+scripts(sdk v$PULUMI_VERSION)"
-    PIECE_MSG="upstream $LANGHOST_MODULE is not served by the proxy; built scripts/${LANGHOST_SRC##*/}"
-  fi
-  install_bin "$dir/pulumi-language-python" pulumi-language-python || return 1
+  # The official host: its go.mod replaces pkg/v3 and sdk/v3 with monorepo folders; use the served modules
+  # of the same release instead.
+  local dir="$WORK/langhost" v="v$LANGHOST_VERSION"
+  unpack_vendored "$LANGHOST_ARCHIVE" "$LANGHOST_SHA256" "$dir" || return 1
+  local src="$dir/pulumi-language-python-$LANGHOST_VERSION/sdk/python/cmd/pulumi-language-python"
+  log "python: building the official language host $v from $LANGHOST_ARCHIVE"
+  (cd "$src" && go mod edit -dropreplace="$PULUMI_PKG" -dropreplace="$PULUMI_SDK" \
+    -require="$PULUMI_PKG@$v" -require="$PULUMI_SDK@$v" && go mod tidy) ||
+    { PIECE_MSG="could not resolve the language host's modules"; return 1; }
+  (cd "$src" && go build -p "$JOBS" -trimpath -ldflags "-s -w -X $PULUMI_SDK/go/common/version.Version=$v" \
+    -o "$WORK/pulumi-language-python" .) || { PIECE_MSG="go build of the language host failed"; return 1; }
+  install_bin "$WORK/pulumi-language-python" pulumi-language-python || return 1
+  rm -rf "$dir"
+  PIECE_VERSION="$LANGHOST_VERSION (official host) + sdk v$PULUMI_VERSION scripts"
 }
 
 # build_provider <name> <module> <version ldflag var> <candidates "modver=pluginver ..."> <substitutions>
@@ -387,11 +401,27 @@ build_kubernetes() {
 }
 
 build_postgresql() {
-  # The provider replaces its upstream terraform provider with a git submodule ("../upstream", patched by
-  # the pulumi-postgresql repo); PULUMI_POSTGRESQL_UPSTREAM=<module>@<version> names a served stand-in.
-  local up="${PULUMI_POSTGRESQL_UPSTREAM:-}"
-  build_provider postgresql "$PG_MODULE" Version "v$POSTGRESQL_VERSION=$POSTGRESQL_VERSION" \
-    "github.com/cyrilgdn/terraform-provider-postgresql|${up%@*}|${up##*@}"
+  # provider/go.mod replaces the Terraform provider with "../upstream", a git submodule that the
+  # pulumi-postgresql repository patches: lay out both archives that way and apply its patch.
+  local dir="$WORK/postgresql" up="$WORK/postgresql-upstream"
+  unpack_vendored "$POSTGRESQL_ARCHIVE" "$POSTGRESQL_SHA256" "$dir" || return 1
+  unpack_vendored "$PG_UPSTREAM_ARCHIVE" "$PG_UPSTREAM_SHA256" "$up" || return 1
+  local root="$dir/pulumi-postgresql-$POSTGRESQL_VERSION" p
+  mv "$up"/terraform-provider-postgresql-* "$root/upstream" && rm -rf "$up" || return 1
+  for p in "$root"/patches/*.patch; do
+    [ -e "$p" ] || continue
+    (cd "$root/upstream" && git apply "$p") || { PIECE_MSG="could not apply ${p##*/}"; return 1; }
+  done
+  log "postgresql: generating the embedded schema (go generate, VERSION=$POSTGRESQL_VERSION)"
+  (cd "$root/provider" && VERSION="$POSTGRESQL_VERSION" go generate ./cmd/pulumi-resource-postgresql) ||
+    { PIECE_MSG="go generate failed"; return 1; }
+  log "postgresql: building pulumi-resource-postgresql $POSTGRESQL_VERSION from $POSTGRESQL_ARCHIVE"
+  (cd "$root/provider" && go build -p "$JOBS" -trimpath \
+    -ldflags "-s -w -X $PG_MODULE/pkg/version.Version=$POSTGRESQL_VERSION" \
+    -o "$WORK/pulumi-resource-postgresql" ./cmd/pulumi-resource-postgresql) || { PIECE_MSG="go build failed"; return 1; }
+  install_bin "$WORK/pulumi-resource-postgresql" pulumi-resource-postgresql || return 1
+  rm -rf "$dir"
+  PIECE_VERSION="$POSTGRESQL_VERSION"
 }
 
 # run_piece <piece> <key> <outputs...>: build unless the stamp says it is built (or failed, without --retry).
@@ -435,16 +465,15 @@ run_piece() {
   fi
 }
 
-langhost_hash="$(sha256sum "$LANGHOST_SRC" | cut -c1-16)"
 run_piece cli "r$RECIPE cli v$PULUMI_VERSION $PULUMI_CLI_FALLBACK_VERSIONS" pulumi
-run_piece python "r$RECIPE python v$PULUMI_VERSION cli=$(stamp_get cli version) host=${PULUMI_LANGUAGE_PYTHON_MODULE_VERSION:-compat-$langhost_hash}" \
+run_piece python "r$RECIPE python v$PULUMI_VERSION host $LANGHOST_SHA256" \
   pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python
 run_piece kubernetes "r$RECIPE kubernetes v$KUBERNETES_VERSION $KUBERNETES_FALLBACKS $KUBERNETES_SDK_FALLBACK" \
   pulumi-resource-kubernetes
-run_piece postgresql "r$RECIPE postgresql v$POSTGRESQL_VERSION ${PULUMI_POSTGRESQL_UPSTREAM:-}" \
+run_piece postgresql "r$RECIPE postgresql v$POSTGRESQL_VERSION $POSTGRESQL_SHA256 $PG_UPSTREAM_SHA256" \
   pulumi-resource-postgresql
 
-for essential in cli python; do
+for essential in cli python kubernetes postgresql; do
   if [ "$(stamp_get "$essential" status)" != ok ]; then
     warn "the $essential piece is missing; the toolchain is not usable"
     exit 1

@@ -2,7 +2,8 @@
 
 The Pulumi SDK never reads stack files under mocks, so the stack's config file is read here and
 handed over with `set_all_config`; the secrets a user would set with `pulumi config set --secret`
-are given test values, marked secret, so tests can check they never leak.
+are given test values, marked secret, so tests can check they never leak. The admin endpoint is not
+asked: a run says whether the merge database exists (by default exactly when the stack does not create it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 import pulumi
 import yaml
+
+from components import admin_endpoint
 from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -49,6 +52,7 @@ class RegisteredResource:
     inputs: dict[str, Any]
     custom: bool
     provider: str | None
+    import_id: str | None = None
 
 
 @dataclass
@@ -56,6 +60,7 @@ class ProgramRun:
     stack: str
     config: dict[str, Any]
     secrets: dict[str, str] = field(default_factory=dict)
+    database_exists: bool = False
     resources: list[RegisteredResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
@@ -75,7 +80,8 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         self.run.resources.append(
-            RegisteredResource(args.typ, args.name, args.inputs, bool(args.custom), args.provider)
+            RegisteredResource(args.typ, args.name, args.inputs, bool(args.custom), args.provider,
+                               args.resource_id or None)
         )
         return [f"{args.name}-id", dict(args.inputs)]
 
@@ -92,7 +98,8 @@ def prepare_run(stack: str, overrides: dict[str, Any] | None = None, remove: tup
     for key in remove:
         config.pop(key, None)
         secrets.pop(key, None)
-    return ProgramRun(stack=stack, config=config, secrets=secrets)
+    return ProgramRun(stack=stack, config=config, secrets=secrets,
+                      database_exists=config.get("createDatabase") is False)
 
 
 def execute(run: ProgramRun) -> ProgramRun:
@@ -111,7 +118,12 @@ def execute(run: ProgramRun) -> ProgramRun:
             if await output.is_secret():
                 run.secret_outputs.add(name)
 
-    _sync_await(run_pulumi_func(program))
+    ask_endpoint = admin_endpoint.merge_database_exists
+    admin_endpoint.merge_database_exists = lambda settings: run.database_exists
+    try:
+        _sync_await(run_pulumi_func(program))
+    finally:
+        admin_endpoint.merge_database_exists = ask_endpoint
     return run
 
 

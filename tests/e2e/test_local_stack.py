@@ -5,6 +5,7 @@ The tests run in file order and share one stack, as a user's sequence of command
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -13,7 +14,9 @@ import sys
 import psycopg
 import pytest
 import yaml
+from psycopg import errors
 
+from devtools.show_local import extract_dag_files, rendered_documents, workload_env
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +26,12 @@ PLANNED = {
     ("kubernetes:core/v1:ConfigMap", "yellowlive-factory-dag"),
     ("kubernetes:apps/v1:DeploymentPatch", "yellowlive-airflow-deployment-airflow-scheduler"),
     ("kubernetes:apps/v1:DeploymentPatch", "yellowlive-airflow-deployment-airflow-dag-processor"),
-    ("pulumi-python:dynamic/datasurface:DatabaseAccess", "yellowlive-merge-db-access"),
+    ("pulumi:providers:postgresql", "yellowlive-merge-db-admin"),
+    ("pulumi:providers:postgresql", "yellowlive-merge-db-merge-admin"),
+    ("postgresql:index/database:Database", "yellowlive-merge-db-database"),
+    ("postgresql:index/role:Role", "yellowlive-merge-db-role"),
+    ("postgresql:index/grant:Grant", "yellowlive-merge-db-database-grant"),
+    ("postgresql:index/grant:Grant", "yellowlive-merge-db-schema-grant"),
     ("pulumi-python:dynamic/datasurface:DsgTable", "yellowlive-merge-db-dsg-table"),
 }
 
@@ -38,7 +46,20 @@ def planned_steps(preview_json: str) -> dict[tuple[str, str], str]:
     return out
 
 
-def table_rows(server, table="yellowlive_airflow_dsg") -> dict[str, tuple[str, str]]:
+AIRFLOW_DRIVER = REPO_ROOT / "tests" / "integration" / "airflow" / "airflow_driver.py"
+LOGIN_ROLE = "yellowlive_airflow"
+DSG_TABLE = "yellowlive_airflow_dsg"
+
+
+def config_value(project, key: str) -> str:
+    return project.pulumi("config", "get", key).stdout.strip()
+
+
+def connect_as_login_role(server, password: str) -> psycopg.Connection:
+    return psycopg.connect(server.conninfo("datasurface_merge", user=LOGIN_ROLE, password=password), autocommit=True)
+
+
+def table_rows(server, table=DSG_TABLE) -> dict[str, tuple[str, str]]:
     with psycopg.connect(server.conninfo("datasurface_merge")) as conn:
         return {k: (c, s) for k, c, s in conn.execute(f"SELECT stream_key, config_json, status FROM {table}")}
 
@@ -59,6 +80,15 @@ def test_preview_lists_the_planned_resources(local_stack):
     assert all(steps[r] == "create" for r in PLANNED)
 
 
+def test_preview_shows_the_login_password_only_as_a_secret(local_stack):
+    project, _ = local_stack
+    diff = project.pulumi("preview", "--diff").stdout
+    role_block = diff[diff.index("postgresql:index/role:Role"):]
+    assert "password" in role_block and "[secret]" in role_block.split("password", 1)[1].splitlines()[0]
+    for key in ("mergeDbPassword", "adminPassword"):
+        assert config_value(project, key) not in diff
+
+
 def test_up_creates_the_rows_and_renders_the_manifests(local_stack):
     project, server = local_stack
     project.pulumi("up", "--yes", "--skip-preview")
@@ -77,6 +107,58 @@ def test_up_creates_the_rows_and_renders_the_manifests(local_stack):
     secrets = [t for t in rendered.values() if "kind: Secret" in t]
     assert secrets and all(project.pulumi("config", "get", "mergeDbPassword").stdout.strip() not in t
                            for t in rendered.values() if "kind: Secret" not in t)
+
+
+def test_up_creates_the_login_role_the_database_and_the_grants(local_stack):
+    project, server = local_stack
+    with psycopg.connect(server.conninfo()) as conn:
+        role = conn.execute("SELECT rolcanlogin, rolsuper, rolcreatedb, rolcreaterole FROM pg_roles "
+                            "WHERE rolname = %s", (LOGIN_ROLE,)).fetchone()
+        assert role == (True, False, False, False)
+        assert conn.execute("SELECT 1 FROM pg_database WHERE datname = 'datasurface_merge'").fetchone()
+        privileges = conn.execute(
+            "SELECT has_database_privilege(%(r)s, 'datasurface_merge', 'CONNECT'), "
+            "has_database_privilege(%(r)s, 'datasurface_merge', 'CREATE'), "
+            "has_database_privilege(%(r)s, 'datasurface_merge', 'TEMPORARY')", {"r": LOGIN_ROLE}).fetchone()
+        assert privileges == (True, True, True)
+
+
+def test_the_state_holds_no_password_in_plain_text(local_stack):
+    project, _ = local_stack
+    state = project.pulumi("stack", "export").stdout
+    assert '"type": "postgresql:index/role:Role"' in state
+    for key in ("mergeDbPassword", "adminPassword"):
+        assert config_value(project, key) not in state
+
+
+def test_the_login_role_runs_the_factory_sync_and_has_no_more_rights(local_stack, tmp_path):
+    """The factory DAG file as deployed, run as the role Airflow uses: it reads the dsg table and
+    creates its ledger and audit tables. The role cannot do what the design does not give it."""
+    project, server = local_stack
+    documents = rendered_documents(project.manifests)
+    (dag_file,) = extract_dag_files(documents, tmp_path / "dags")
+    password = config_value(project, "mergeDbPassword")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DATASURFACE_"))},
+           **workload_env(documents), "postgres_USER": LOGIN_ROLE, "postgres_PASSWORD": password,
+           "AIRFLOW_HOME": str(tmp_path / "airflow-home"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "DATASURFACE_DAG_CACHE_DIR": str(tmp_path / "cache")}
+    airflow_python = REPO_ROOT / ".venv-airflow" / "bin" / "python"
+    result = subprocess.run([str(airflow_python), str(AIRFLOW_DRIVER), "sync", str(dag_file)],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])["summary"]
+    assert sorted(summary["created"]) == ["yellowlive__Store1_ingestion", "yellowlive__Store2_ingestion"], summary
+
+    with connect_as_login_role(server, password) as conn:
+        owners = dict(conn.execute(
+            "SELECT tablename, tableowner FROM pg_tables WHERE tablename LIKE 'yellowlive%' ").fetchall())
+        assert owners[DSG_TABLE] != LOGIN_ROLE
+        assert {t for t, owner in owners.items() if owner == LOGIN_ROLE} == {
+            "yellowlive_airflow_dsg_ledger", "yellowlive_airflow_dsg_audit"}, owners
+        for forbidden in ("CREATE DATABASE stolen", "CREATE ROLE stolen", f"DROP TABLE {DSG_TABLE}",
+                          "CREATE EXTENSION IF NOT EXISTS dblink"):
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute(forbidden)
 
 
 def test_what_was_deployed_is_shown_with_the_dags_airflow_builds_from_it(local_stack, tmp_path):
@@ -167,9 +249,33 @@ def test_a_template_change_updates_the_configmap_in_place_with_a_line_diff(local
         template.write_text(original)
 
 
-def test_destroy_removes_the_table_and_the_rendered_manifests(local_stack):
+def test_a_password_change_updates_the_role_and_the_secret_in_place(local_stack):
+    project, server = local_stack
+    old_password = config_value(project, "mergeDbPassword")
+    new_password = "rotated-" + old_password[::-1]
+    project.pulumi("config", "set", "--secret", "mergeDbPassword", new_password)
+    assert changed_steps(project) == {
+        ("postgresql:index/role:Role", "yellowlive-merge-db-role"): "update",
+        ("kubernetes:core/v1:Secret", "yellowlive-credentials"): "update",
+    }
+    output = project.pulumi("up", "--yes", "--skip-preview").stdout
+    assert "replace" not in output and "deleted" not in output, output
+    with connect_as_login_role(server, new_password) as conn:
+        assert conn.execute(f"SELECT count(*) FROM {DSG_TABLE}").fetchone()[0] == 2
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        connect_as_login_role(server, old_password)
+    (secret,) = [d for _, d in rendered_documents(project.manifests) if d["kind"] == "Secret"]
+    assert {base64.b64decode(v).decode() for v in secret["data"].values()} == {LOGIN_ROLE, new_password}
+
+
+def test_destroy_drops_the_table_and_the_role_and_keeps_the_database_and_the_ledger(local_stack):
     project, server = local_stack
     project.pulumi("destroy", "--yes", "--skip-preview")
     with psycopg.connect(server.conninfo("datasurface_merge")) as conn:
         assert conn.execute("SELECT to_regclass('yellowlive_airflow_dsg')").fetchone()[0] is None
+        assert not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (LOGIN_ROLE,)).fetchone()
+        # What the role created passes to the admin role rather than blocking DROP ROLE.
+        owners = dict(conn.execute("SELECT tablename, tableowner FROM pg_tables "
+                                   "WHERE tablename LIKE 'yellowlive_airflow_dsg_%'").fetchall())
+        assert owners == {"yellowlive_airflow_dsg_ledger": server.user, "yellowlive_airflow_dsg_audit": server.user}
     assert not list(project.manifests.rglob("*.yaml"))

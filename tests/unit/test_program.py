@@ -14,7 +14,6 @@ SECRET = "kubernetes:core/v1:Secret"
 CONFIGMAP = "kubernetes:core/v1:ConfigMap"
 PATCH_TYPES = ("kubernetes:apps/v1:DeploymentPatch", "kubernetes:apps/v1:StatefulSetPatch")
 DSG_TABLE = "pulumi-python:dynamic/datasurface:DsgTable"
-DATABASE_ACCESS = "pulumi-python:dynamic/datasurface:DatabaseAccess"
 
 
 def patches(run: ProgramRun):
@@ -43,13 +42,8 @@ def test_declares_one_platform_with_every_part(stack_run):
     assert types.count(SECRET) == 1
     assert types.count(CONFIGMAP) == 1
     assert types.count(DSG_TABLE) == 1
-    if stack_run.config.get("dbAdminVia") == "dynamic":
-        assert types.count(DATABASE_ACCESS) == 1
-        assert not [t for t in types if t.startswith(("postgresql:", "pulumi:providers:postgresql"))]
-    else:
-        assert types.count("postgresql:index/role:Role") == 1
-        assert types.count("postgresql:index/grant:Grant") == 2
-        assert DATABASE_ACCESS not in types
+    assert types.count("postgresql:index/role:Role") == 1
+    assert types.count("postgresql:index/grant:Grant") == 2
     assert len(patches(stack_run)) == len(stack_run.config["airflowWorkloads"])
 
 
@@ -145,6 +139,7 @@ def test_configmap_is_mounted_into_a_dags_sub_folder_per_platform(stack_run):
 def test_configmap_updates_in_place_and_patches_use_server_side_apply(stack_run):
     provider = stack_run.one("pulumi:providers:kubernetes")
     assert provider.inputs["enableConfigMapMutable"] == "true"
+    assert provider.inputs["enableSecretMutable"] == "true"
     assert provider.inputs["enableServerSideApply"] == "true"
     platform = stack_run.config["platform"]
     for patch in patches(stack_run):
@@ -162,11 +157,36 @@ def test_dsg_table_rows_are_keyed_by_stream_key_so_previews_name_the_row(stack_r
 
 def test_admin_endpoint_may_differ_from_the_in_cluster_host(stack_runs):
     run = stack_runs["yellowlive"]
-    provider = run.one("pulumi:providers:postgresql")
-    assert provider.inputs["host"] == "localhost"
-    assert provider.inputs["port"] == "15432"
-    assert is_secret(provider.inputs["password"])
+    providers = run.of_type("pulumi:providers:postgresql")
+    assert providers
+    for provider in providers:
+        assert provider.inputs["host"] == "localhost"
+        assert provider.inputs["port"] == "15432"
+        assert is_secret(provider.inputs["password"])
     assert run.one(DSG_TABLE).inputs["host"] == "localhost"
+
+
+def provider_database(run: ProgramRun, resource) -> str:
+    """The database the postgresql provider of `resource` connects to."""
+    provider_name = resource.provider.split("::")[-2]
+    return next(p.inputs["database"] for p in run.of_type("pulumi:providers:postgresql") if p.name == provider_name)
+
+
+def test_role_and_grants_are_managed_inside_the_merge_database(stack_run):
+    """Deleting the role reassigns what it owns in its provider's database: the merge database keeps
+    the factory's ledger and audit tables instead of blocking DROP ROLE."""
+    merge_db = stack_run.config["mergeDbName"]
+    role = stack_run.one("postgresql:index/role:Role")
+    assert role.inputs["name"] == stack_run.config["mergeDbUser"]
+    assert role.inputs["login"] is True
+    assert is_secret(role.inputs["password"])
+    assert provider_database(stack_run, role) == merge_db
+    grants = stack_run.of_type("postgresql:index/grant:Grant")
+    assert {provider_database(stack_run, g) for g in grants} == {merge_db}
+    assert sorted((g.inputs["objectType"], tuple(g.inputs["privileges"])) for g in grants) == [
+        ("database", ("CONNECT", "CREATE", "TEMPORARY")), ("schema", ("USAGE", "CREATE"))]
+    for database in stack_run.of_type("postgresql:index/database:Database"):
+        assert provider_database(stack_run, database) == "postgres"
 
 
 def test_only_the_stack_that_owns_the_database_creates_it_and_keeps_it(stack_runs):
@@ -191,19 +211,6 @@ def test_stack_outputs_name_the_platform_parts(stack_run):
 
 
 # --- live and forensic side by side on the same Airflow --------------------------------------
-
-def test_the_plugin_free_path_declares_the_same_role_database_and_grants(stack_runs):
-    access = stack_runs["local"].one(DATABASE_ACCESS)
-    assert access.inputs["role"] == "yellowlive_airflow"
-    assert access.inputs["database"] == "datasurface_merge"
-    assert access.inputs["create_database"] is True
-    assert access.inputs["database_privileges"] == ["CONNECT", "CREATE", "TEMPORARY"]
-    assert access.inputs["schema_privileges"] == ["USAGE", "CREATE"]
-    assert is_secret(access.inputs["admin_password"]) and is_secret(access.inputs["role_password"])
-    grants = stack_runs["yellowlive"].of_type("postgresql:index/grant:Grant")
-    assert sorted(g.inputs["privileges"] for g in grants) == sorted(
-        [access.inputs["database_privileges"], access.inputs["schema_privileges"]])
-
 
 def _names(run: ProgramRun) -> dict[str, str]:
     patch = patches(run)[0]
