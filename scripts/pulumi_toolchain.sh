@@ -8,6 +8,8 @@
 #   scripts/pulumi_toolchain.sh --print-bin  same, but stdout is only <dir>:  PATH="$(scripts/pulumi_toolchain.sh --print-bin):$PATH"
 #   scripts/pulumi_toolchain.sh --print-env  same, but stdout is shell exports:  eval "$(scripts/pulumi_toolchain.sh --print-env)"
 #   scripts/pulumi_toolchain.sh --status     show what is built (no build, no network)
+#   scripts/pulumi_toolchain.sh --check-vendor
+#                                            check the source archives' sha256 (no build, no network)
 #   Extra flags: --retry (rebuild pieces that failed or were built from a fallback version: the proxy's
 #                set of served versions changes over time), --rebuild (rebuild every piece),
 #                --build (build even when an official pulumi of the pinned version is on PATH)
@@ -37,8 +39,9 @@
 # use `pulumi install --no-plugins` (a plain `pulumi install` still tries to download the plugins).
 #
 # Needs (only when something must be built): go (>= the go directive of the pulumi modules, 1.26.6 for
-# v3.274.1), python3, coreutils, tar, git (to apply the postgresql patch); flock if present. A cold build takes ~20 min on 2 cores, ~4 GB RAM (linker),
-# ~2.3 GB of module cache and ~6 GB of Go build cache; the cache folder itself holds ~300 MB.
+# v3.274.1), python3, coreutils, tar, git (applies the postgresql provider's patch); flock if present.
+# A cold build takes ~20 min on 2 cores, ~4 GB RAM (linker), ~3.3 GB of module cache and ~6 GB of Go build
+# cache; the cache folder itself holds ~400 MB.
 #
 # Where the pieces come from (run --status to see what is built):
 #   - CLI: pkg/v3@v3.272.0 is not served: the CLI falls back to v3.274.1 (works with the 3.272.0 Python SDK).
@@ -101,6 +104,7 @@ for arg in "$@"; do
     --print-bin) MODE=print-bin ;;
     --print-env) MODE=print-env ;;
     --status) MODE=status ;;
+    --check-vendor) MODE=check-vendor ;;
     --retry) RETRY=1 ;;
     --rebuild) REBUILD=1 ;;
     --build) FORCE_BUILD=1 ;;
@@ -156,6 +160,34 @@ official_pulumi_dir() {
   [ "$v" = "v$PULUMI_VERSION" ] || return 1
   dirname "$p"
 }
+
+# check_vendored <archive> <sha256>: the archive is in the vendor folder with that sha256, or PIECE_MSG says why not.
+check_vendored() {
+  local archive="$VENDOR_DIR/$1" got
+  if [ ! -f "$archive" ]; then
+    PIECE_MSG="source archive $1 not found in ${VENDOR_DIR:-(no vendor folder)} (set PULUMI_TOOLCHAIN_VENDOR_DIR to the folder that holds it)"
+    return 1
+  fi
+  got="$(sha256sum "$archive" | cut -d' ' -f1)"
+  if [ "$got" != "$2" ]; then
+    PIECE_MSG="sha256 mismatch for $archive: expected $2, got $got; refusing to build from it"
+    return 1
+  fi
+}
+
+if [ "$MODE" = check-vendor ]; then
+  bad=0
+  for pin in "$LANGHOST_ARCHIVE=$LANGHOST_SHA256" "$POSTGRESQL_ARCHIVE=$POSTGRESQL_SHA256" \
+    "$PG_UPSTREAM_ARCHIVE=$PG_UPSTREAM_SHA256"; do
+    if check_vendored "${pin%%=*}" "${pin#*=}"; then
+      printf 'ok      %s\n' "$VENDOR_DIR/${pin%%=*}"
+    else
+      printf 'FAILED  %s\n' "$PIECE_MSG"
+      bad=1
+    fi
+  done
+  exit "$bad"
+fi
 
 if [ "$MODE" = status ]; then
   for piece in cli python kubernetes postgresql; do
@@ -291,17 +323,8 @@ build_cli() {
 
 # unpack_vendored <archive> <sha256> <dest dir>: checks the archive's sha256, then unpacks it into <dest dir>.
 unpack_vendored() {
-  local archive="$VENDOR_DIR/$1" got
-  if [ ! -f "$archive" ]; then
-    PIECE_MSG="source archive $1 not found in $VENDOR_DIR (set PULUMI_TOOLCHAIN_VENDOR_DIR to the folder that holds it)"
-    return 1
-  fi
-  got="$(sha256sum "$archive" | cut -d' ' -f1)"
-  if [ "$got" != "$2" ]; then
-    PIECE_MSG="sha256 mismatch for $archive: expected $2, got $got; refusing to build from it"
-    return 1
-  fi
-  rm -rf "$3" && mkdir -p "$3" && tar -xzf "$archive" -C "$3" || { PIECE_MSG="could not unpack $archive"; return 1; }
+  check_vendored "$1" "$2" || return 1
+  rm -rf "$3" && mkdir -p "$3" && tar -xzf "$VENDOR_DIR/$1" -C "$3" || { PIECE_MSG="could not unpack $1"; return 1; }
 }
 
 build_python() {
@@ -475,7 +498,7 @@ run_piece postgresql "r$RECIPE postgresql v$POSTGRESQL_VERSION $POSTGRESQL_SHA25
 
 for essential in cli python kubernetes postgresql; do
   if [ "$(stamp_get "$essential" status)" != ok ]; then
-    warn "the $essential piece is missing; the toolchain is not usable"
+    warn "the $essential piece is missing ($(stamp_get "$essential" message)); the toolchain is not usable. Fix that, then run: $0 --retry"
     exit 1
   fi
 done
