@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Pulumi toolchain this project needs (CLI, Python language host, provider plugins) from Go
-# modules fetched through the Go module proxy, into a cache folder outside the repository, and prints the
-# bin dir to put on PATH. Nothing else is downloaded: no get.pulumi.com, no GitHub releases.
+# Builds the Pulumi toolchain this project needs (CLI, Python language host, provider plugins) and a local
+# Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager: no kubelet) from Go modules
+# fetched through the Go module proxy, into a cache folder outside the repository, and prints the bin dir
+# to put on PATH. Nothing else is downloaded: no get.pulumi.com, no GitHub releases.
 #
 # Usage:
 #   scripts/pulumi_toolchain.sh              build what is missing; last stdout line is PULUMI_BIN=<dir>
@@ -40,7 +41,7 @@
 #
 # Needs (only when something must be built): go (>= the go directive of the pulumi modules, 1.26.6 for
 # v3.274.1), python3, coreutils, tar, git (applies the postgresql provider's patch); flock if present.
-# A cold build takes ~20 min on 2 cores, ~4 GB RAM (linker), ~3.3 GB of module cache and ~6 GB of Go build
+# A cold build takes ~20 min on 2 cores, ~4 GB RAM (linker), ~4 GB of module cache and ~7 GB of Go build
 # cache; the cache folder itself holds ~400 MB.
 #
 # Where the pieces come from (run --status to see what is built):
@@ -51,6 +52,9 @@
 #   - pulumi-kubernetes provider/v4 is only served at the v4.25.0 commit, so the Python SDK is pinned to it.
 #   - pulumi-postgresql 3.16.2, built from its source archive and the Terraform provider commit it pins as
 #     `upstream` (both in the vendor folder); every other module comes from the proxy.
+#   - kube-apiserver and kube-controller-manager from k8s.io/kubernetes, through a wrapper module that
+#     replaces its staging modules (local folders in its go.mod) with the served k8s.io/* modules; etcd from
+#     go.etcd.io/etcd/server/v3 the same way. devtools/control_plane.py runs them.
 set -euo pipefail
 
 # ---- pinned versions ------------------------------------------------------------------------------------
@@ -60,6 +64,8 @@ PULUMI_VERSION="3.272.0"
 KUBERNETES_VERSION="4.25.0"
 POSTGRESQL_VERSION="3.16.2"
 LANGHOST_VERSION="3.259.0"
+KUBE_VERSION="1.34.3" # k8s.io/kubernetes; its staging modules are served as v0.34.3
+ETCD_VERSION="3.6.4"  # go.etcd.io/etcd/server/v3, the version Kubernetes 1.34 pins
 
 # Source archives in the vendor folder, with the sha256 each must have.
 LANGHOST_ARCHIVE="pulumi-language-python-$LANGHOST_VERSION.tar.gz"
@@ -190,7 +196,7 @@ if [ "$MODE" = check-vendor ]; then
 fi
 
 if [ "$MODE" = status ]; then
-  for piece in cli python kubernetes postgresql; do
+  for piece in cli python kubernetes postgresql control-plane etcd; do
     printf '%-11s %-7s %6ss  %s\n' "$piece" "$(stamp_get "$piece" status)" "$(stamp_get "$piece" seconds)" \
       "$(stamp_get "$piece" version)"
     m="$(stamp_get "$piece" message)"
@@ -447,6 +453,56 @@ build_postgresql() {
   PIECE_VERSION="$POSTGRESQL_VERSION"
 }
 
+# wrapper_for <dir> <module> <version>: a module in <dir> that requires <module>@<version>, with each
+# local-folder replace in that module's go.mod swapped for the served module at the version that the
+# caller's `served_version <replaced module> <go.mod>` prints (nothing printed: the replace is dropped).
+wrapper_for() {
+  local dir="$1" module="$2" version="$3" old target v
+  mod_download "$module" "$version" || { PIECE_MSG="$module@$version: $MOD_ERR"; return 1; }
+  local gomod="$MOD_DIR/go.mod"
+  rm -rf "$dir" && mkdir -p "$dir" || return 1
+  (cd "$dir" && go mod init yellow-toolchain.invalid/wrapper >/dev/null 2>&1 &&
+    go mod edit -require="$module@$version") || return 1
+  while read -r old target; do
+    [ -n "$old" ] || continue
+    v="$(served_version "$old" "$gomod")"
+    [ -n "$v" ] || continue
+    (cd "$dir" && go mod edit -replace="$old=$old@$v") || return 1
+  done < <(local_replaces "$gomod")
+}
+
+build_control_plane() {
+  # The staging modules k8s.io/kubernetes replaces with ./staging/src/... are served as v0.<minor>.<patch>;
+  # k8s.io/sample-cli-plugin is not, and nothing built here needs it.
+  served_version() { case "$1" in k8s.io/sample-cli-plugin) ;; *) printf 'v0.%s\n' "${KUBE_VERSION#*.}" ;; esac; }
+  local dir="$WORK/control-plane" minor="${KUBE_VERSION#*.}" vflags="" pkg cmd
+  minor="${minor%%.*}"
+  wrapper_for "$dir" k8s.io/kubernetes "v$KUBE_VERSION" || return 1
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    vflags="$vflags -X $pkg.gitVersion=v$KUBE_VERSION -X $pkg.gitMajor=${KUBE_VERSION%%.*} -X $pkg.gitMinor=$minor"
+  done
+  for cmd in kube-apiserver kube-controller-manager; do
+    log "control-plane: building k8s.io/kubernetes/cmd/$cmd v$KUBE_VERSION"
+    (cd "$dir" && go build -p "$JOBS" -trimpath -ldflags "-s -w$vflags" -o "$dir/$cmd" "k8s.io/kubernetes/cmd/$cmd") ||
+      { PIECE_MSG="go build of $cmd failed"; return 1; }
+    install_bin "$dir/$cmd" "$cmd" || return 1
+  done
+  PIECE_VERSION="v$KUBE_VERSION"
+}
+
+build_etcd() {
+  # etcd's server module replaces its sibling modules (api, client, pkg) with ../ folders: use the versions
+  # it requires, which the proxy serves.
+  served_version() { required_version "$2" "$1"; }
+  local dir="$WORK/etcd"
+  wrapper_for "$dir" go.etcd.io/etcd/server/v3 "v$ETCD_VERSION" || return 1
+  log "etcd: building go.etcd.io/etcd/server/v3 v$ETCD_VERSION"
+  (cd "$dir" && go build -p "$JOBS" -trimpath -ldflags "-s -w" -o "$dir/etcd" go.etcd.io/etcd/server/v3) ||
+    { PIECE_MSG="go build of etcd failed"; return 1; }
+  install_bin "$dir/etcd" etcd || return 1
+  PIECE_VERSION="v$ETCD_VERSION"
+}
+
 # run_piece <piece> <key> <outputs...>: build unless the stamp says it is built (or failed, without --retry).
 FAILED=() DEVIATIONS=()
 run_piece() {
@@ -472,7 +528,7 @@ run_piece() {
   log "$piece: building (log: $LOGS/$piece.log)"
   PIECE_VERSION="" PIECE_MSG=""
   start=$SECONDS
-  if "build_$piece" >"$LOGS/$piece.log" 2>&1; then
+  if "build_${piece//-/_}" >"$LOGS/$piece.log" 2>&1; then
     secs=$((SECONDS - start))
     stamp_put "$piece" "$key" ok "$PIECE_VERSION" "$secs" "$PIECE_MSG"
     log "$piece: done in $(fmt_secs "$secs"): $PIECE_VERSION"
@@ -495,6 +551,8 @@ run_piece kubernetes "r$RECIPE kubernetes v$KUBERNETES_VERSION $KUBERNETES_FALLB
   pulumi-resource-kubernetes
 run_piece postgresql "r$RECIPE postgresql v$POSTGRESQL_VERSION $POSTGRESQL_SHA256 $PG_UPSTREAM_SHA256" \
   pulumi-resource-postgresql
+run_piece control-plane "r$RECIPE control-plane v$KUBE_VERSION" kube-apiserver kube-controller-manager
+run_piece etcd "r$RECIPE etcd v$ETCD_VERSION" etcd
 
 for essential in cli python kubernetes postgresql; do
   if [ "$(stamp_get "$essential" status)" != ok ]; then

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,3 +16,15 @@ if str(REPO_ROOT) not in sys.path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def toolchain_bin() -> Path:
+    """The folder of the Pulumi CLI, its plugins and the control plane's binaries (built when missing)."""
+    completed = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "pulumi_toolchain.sh"), "--print-bin"],
+        capture_output=True, text=True, timeout=3600,
+    )
+    if completed.returncode != 0:
+        pytest.fail(f"the toolchain could not be built:\n{completed.stdout}\n{completed.stderr}")
+    return Path(completed.stdout.strip().splitlines()[-1])

@@ -56,22 +56,12 @@ class Project:
         return self.root / "config" / f"Pulumi.{stack}.yaml"
 
 
-def toolchain_bin() -> str:
-    completed = subprocess.run(
-        ["bash", str(REPO_ROOT / "scripts" / "pulumi_toolchain.sh"), "--print-bin"],
-        capture_output=True, text=True, timeout=3600,
-    )
-    if completed.returncode != 0:
-        pytest.fail(f"the Pulumi toolchain could not be built:\n{completed.stdout}\n{completed.stderr}")
-    return completed.stdout.strip().splitlines()[-1]
-
-
 @pytest.fixture(scope="session")
-def pulumi_env(tmp_path_factory) -> dict[str, str]:
+def pulumi_env(tmp_path_factory, toolchain_bin) -> dict[str, str]:
     home = tmp_path_factory.mktemp("pulumi-home")
     env = dict(os.environ)
     env.update({
-        "PATH": f"{toolchain_bin()}{os.pathsep}{env['PATH']}",
+        "PATH": f"{toolchain_bin}{os.pathsep}{env['PATH']}",
         "PULUMI_HOME": str(home),
         "PULUMI_BACKEND_URL": f"file://{tmp_path_factory.mktemp('pulumi-state')}",
         "PULUMI_CONFIG_PASSPHRASE": LOCAL_PASSPHRASE_FILE.read_text().strip(),
