@@ -41,8 +41,8 @@
 #
 # Needs (only when something must be built): go (>= the go directive of the pulumi modules, 1.26.6 for
 # v3.274.1), python3, coreutils, tar, git (applies the postgresql provider's patch); flock if present.
-# A cold build takes ~20 min on 2 cores, ~4 GB RAM (linker), ~4 GB of module cache and ~7 GB of Go build
-# cache; the cache folder itself holds ~400 MB.
+# A cold build takes ~20 min on 2 cores, ~4 GB RAM (linker), ~4.5 GB of module cache and ~10 GB of Go build
+# cache; the cache folder itself holds ~600 MB.
 #
 # Where the pieces come from (run --status to see what is built):
 #   - CLI: pkg/v3@v3.272.0 is not served: the CLI falls back to v3.274.1 (works with the 3.272.0 Python SDK).
