@@ -7,7 +7,8 @@ virtualenv, from one run and side by side:
   * floor     - a generated plain Python file defining the same DAGs, with no database;
   * task-run  - the factory file parsed as a worker does to run one task (parsing context set).
 Each figure is the best of --repeat fresh processes (dag-factory: of --dagfactory-repeat, its
-figures being an order of magnitude apart); see bench/parse_timer.py for what the clock covers. Two modes are measured: "processor" (as Airflow's dag-processor parses: its long-lived parent
+figures being an order of magnitude apart); see bench/parse_timer.py for what the clock covers. Two
+modes are measured: "processor" (as Airflow's dag-processor parses: its long-lived parent
 has frozen the garbage collector's view of Airflow and pre-imported the file's top-level `airflow.*`
 imports) and "cold" (a fresh interpreter that pays for every import the file makes, e.g. a worker's
 first parse).
@@ -57,12 +58,16 @@ DAGBAG_IMPORT_TIMEOUT = 30  # Airflow's default [core] dagbag_import_timeout
 # The streams, and the same DAGs written three ways
 # ---------------------------------------------------------------------------------------------
 
+
 def streams(n: int) -> list[dict]:
     rows = []
     for i in range(n):
         key = f"Store{i:05d}"
-        config = {"store_name": key, "schedule_string": SCHEDULES[i % len(SCHEDULES)],
-                  "ingestion_type": "kafka" if i % 5 == 0 else "sql_snapshot"}
+        config = {
+            "store_name": key,
+            "schedule_string": SCHEDULES[i % len(SCHEDULES)],
+            "ingestion_type": "kafka" if i % 5 == 0 else "sql_snapshot",
+        }
         if i % 3 == 0:
             config["dataset_name"] = f"dataset{i}"
         rows.append({"stream_key": key, "config": config})
@@ -77,8 +82,16 @@ class Names:
         return f"{self.values.dag_prefix}{key}{self.values.dag_suffix}"
 
     def arguments(self, config: dict) -> list[str]:
-        args = ["-m", "datasurface.platforms.yellow.jobs", "--platform-name", PLATFORM,
-                "--store-name", config["store_name"], "--operation", "snapshot-merge"]
+        args = [
+            "-m",
+            "datasurface.platforms.yellow.jobs",
+            "--platform-name",
+            PLATFORM,
+            "--store-name",
+            config["store_name"],
+            "--operation",
+            "snapshot-merge",
+        ]
         return args + (["--dataset-name", config["dataset_name"]] if config.get("dataset_name") else [])
 
     def tags(self, key: str) -> list[str]:
@@ -92,8 +105,11 @@ class Names:
 
 
 def plain_env(port: int) -> dict[str, str]:
-    return {"DATASURFACE_POSTGRES_HOST": "127.0.0.1", "DATASURFACE_POSTGRES_PORT": str(port),
-            "DATASURFACE_POSTGRES_DATABASE": DATABASE}
+    return {
+        "DATASURFACE_POSTGRES_HOST": "127.0.0.1",
+        "DATASURFACE_POSTGRES_PORT": str(port),
+        "DATASURFACE_POSTGRES_DATABASE": DATABASE,
+    }
 
 
 FLOOR_HEADER = '''"""Floor: the same DAGs as plain Python, generated, no database."""
@@ -117,7 +133,7 @@ with DAG(dag_id={factory!r}, schedule={schedule!r}, start_date=START, catchup=Fa
     PythonOperator(task_id="sync_dynamic_dags", python_callable=sync_dynamic_dags)
 '''
 
-FLOOR_DAG = '''
+FLOOR_DAG = """
 with DAG(dag_id={dag_id!r}, description={description!r}, schedule={schedule!r}, start_date=START, catchup=False,
          is_paused_upon_creation=False, max_active_runs=1, tags={tags!r}, default_args={{"owner": "datasurface"}}):
     KubernetesPodOperator(
@@ -126,26 +142,44 @@ with DAG(dag_id={dag_id!r}, description={description!r}, schedule={schedule!r}, 
         env_vars=list(ENV),
         labels={{"app.kubernetes.io/part-of": "datasurface-yellow", "datasurface.io/platform": {platform!r}}},
         get_logs=True, on_finish_action="delete_pod", do_xcom_push=False)
-'''
+"""
 
 
 def floor_env(names: Names, port: int) -> str:
     plain = [f"k8s.V1EnvVar(name={k!r}, value={v!r})" for k, v in plain_env(port).items()]
-    secret = [f"k8s.V1EnvVar(name={env!r}, value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector("
-              f"name={names.values.credentials_secret_name!r}, key={key!r})))" for env, key in names.secret_env()]
+    secret = [
+        f"k8s.V1EnvVar(name={env!r}, value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector("
+        f"name={names.values.credentials_secret_name!r}, key={key!r})))"
+        for env, key in names.secret_env()
+    ]
     return ", ".join(plain + secret)
 
 
 def floor_source(names: Names, rows: list[dict], port: int) -> str:
     v = names.values
-    parts = [FLOOR_HEADER.format(factory=v.factory_dag_id, schedule=v.factory_schedule, env=floor_env(names, port),
-                                 tags=["datasurface", "factory", PLATFORM, "dynamic-dag-manager"])]
+    parts = [
+        FLOOR_HEADER.format(
+            factory=v.factory_dag_id,
+            schedule=v.factory_schedule,
+            env=floor_env(names, port),
+            tags=["datasurface", "factory", PLATFORM, "dynamic-dag-manager"],
+        )
+    ]
     for row in rows:
         key, config = row["stream_key"], row["config"]
-        parts.append(FLOOR_DAG.format(
-            dag_id=names.dag_id(key), description=f"DataSurface ingestion of store {config['store_name']}",
-            schedule=config["schedule_string"], tags=names.tags(key), name=names.pod_name(key),
-            namespace=NAMESPACE, image=JOB_IMAGE, arguments=names.arguments(config), platform=PLATFORM))
+        parts.append(
+            FLOOR_DAG.format(
+                dag_id=names.dag_id(key),
+                description=f"DataSurface ingestion of store {config['store_name']}",
+                schedule=config["schedule_string"],
+                tags=names.tags(key),
+                name=names.pod_name(key),
+                namespace=NAMESPACE,
+                image=JOB_IMAGE,
+                arguments=names.arguments(config),
+                platform=PLATFORM,
+            )
+        )
     return "".join(parts)
 
 
@@ -163,8 +197,14 @@ def dagfactory_env(names: Names, port: int) -> list[dict]:
 
 
 def dagfactory_yaml(names: Names, rows: list[dict], port: int) -> str:
-    config: dict = {"default": {"default_args": {"owner": "datasurface", "start_date": "2024-01-01"},
-                                "catchup": False, "is_paused_upon_creation": False, "max_active_runs": 1}}
+    config: dict = {
+        "default": {
+            "default_args": {"owner": "datasurface", "start_date": "2024-01-01"},
+            "catchup": False,
+            "is_paused_upon_creation": False,
+            "max_active_runs": 1,
+        }
+    }
     env = dagfactory_env(names, port)
     for row in rows:
         key, stream = row["stream_key"], row["config"]
@@ -172,12 +212,22 @@ def dagfactory_yaml(names: Names, rows: list[dict], port: int) -> str:
             "description": f"DataSurface ingestion of store {stream['store_name']}",
             "schedule": stream["schedule_string"],
             "tags": names.tags(key),
-            "tasks": [{
-                "task_id": "snapshot_merge", "operator": KPO, "name": names.pod_name(key), "namespace": NAMESPACE,
-                "image": JOB_IMAGE, "cmds": ["python"], "arguments": names.arguments(stream), "env_vars": env,
-                "labels": {"app.kubernetes.io/part-of": "datasurface-yellow", "datasurface.io/platform": PLATFORM},
-                "get_logs": True, "on_finish_action": "delete_pod", "do_xcom_push": False,
-            }],
+            "tasks": [
+                {
+                    "task_id": "snapshot_merge",
+                    "operator": KPO,
+                    "name": names.pod_name(key),
+                    "namespace": NAMESPACE,
+                    "image": JOB_IMAGE,
+                    "cmds": ["python"],
+                    "arguments": names.arguments(stream),
+                    "env_vars": env,
+                    "labels": {"app.kubernetes.io/part-of": "datasurface-yellow", "datasurface.io/platform": PLATFORM},
+                    "get_logs": True,
+                    "on_finish_action": "delete_pod",
+                    "do_xcom_push": False,
+                }
+            ],
         }
     return yaml.safe_dump(config, sort_keys=False)
 
@@ -195,6 +245,7 @@ load_yaml_dags(globals_dict=globals(), config_filepath={path!r})
 # The database and the files
 # ---------------------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -209,30 +260,43 @@ def prepare_database(server: EmbeddedPostgres) -> None:
 def seed(server: EmbeddedPostgres, table: str, rows: list[dict]) -> None:
     with psycopg.connect(server.conninfo(DATABASE), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
-        conn.execute(sql.SQL(
-            "CREATE TABLE {} (stream_key VARCHAR(255) PRIMARY KEY, config_json TEXT, status VARCHAR(50), "
-            "created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)"
-        ).format(sql.Identifier(table)))
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE {} (stream_key VARCHAR(255) PRIMARY KEY, config_json TEXT, status VARCHAR(50), "
+                "created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)"
+            ).format(sql.Identifier(table))
+        )
         conn.execute(sql.SQL("CREATE INDEX ON {} (status)").format(sql.Identifier(table)))
-        with conn.cursor().copy(sql.SQL("COPY {} (stream_key, config_json, status) FROM STDIN")
-                                .format(sql.Identifier(table))) as copy:
+        with conn.cursor().copy(
+            sql.SQL("COPY {} (stream_key, config_json, status) FROM STDIN").format(sql.Identifier(table))
+        ) as copy:
             for row in rows:
                 copy.write_row((row["stream_key"], json.dumps(row["config"]), "active"))
 
 
 def bench_values():
-    raw = {"platform": PLATFORM, "namespace": NAMESPACE, "mergeDbHost": "pg-data.ns-kub-pg-test.svc.cluster.local",
-           "mergeDbPort": 5432, "adminHost": "pg-data.ns-kub-pg-test.svc.cluster.local", "adminPort": 5432,
-           "mergeDbUser": "datasurface", "mergeDbPassword": PASSWORD, "adminPassword": PASSWORD,
-           "jobImage": JOB_IMAGE}
+    raw = {
+        "platform": PLATFORM,
+        "namespace": NAMESPACE,
+        "mergeDbHost": "pg-data.ns-kub-pg-test.svc.cluster.local",
+        "mergeDbPort": 5432,
+        "adminHost": "pg-data.ns-kub-pg-test.svc.cluster.local",
+        "adminPort": 5432,
+        "mergeDbUser": "datasurface",
+        "mergeDbPassword": PASSWORD,
+        "adminPassword": PASSWORD,
+        "jobImage": JOB_IMAGE,
+    }
     return factory_dag_values(parse_settings(raw))
 
 
 def write_files(work: Path, n: int, port: int, values) -> dict[str, Path]:
     names, rows = Names(values), streams(n)
-    files = {"factory": work / f"n{n}" / "factory" / f"{values.factory_dag_id}.py",
-             "floor": work / f"n{n}" / "floor" / "floor_dags.py",
-             "dagfactory": work / f"n{n}" / "dagfactory" / "dagfactory_dags.py"}
+    files = {
+        "factory": work / f"n{n}" / "factory" / f"{values.factory_dag_id}.py",
+        "floor": work / f"n{n}" / "floor" / "floor_dags.py",
+        "dagfactory": work / f"n{n}" / "dagfactory" / "dagfactory_dags.py",
+    }
     for path in files.values():
         path.parent.mkdir(parents=True, exist_ok=True)
     files["factory"].write_text(render_factory_dag(values))
@@ -246,6 +310,7 @@ def write_files(work: Path, n: int, port: int, values) -> dict[str, Path]:
 # ---------------------------------------------------------------------------------------------
 # Timing
 # ---------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Timer:
@@ -265,8 +330,9 @@ class Timer:
         runs = [self.once(path, dag_id, preimport) for _ in range(repeat)]
         for run in runs:
             if run["dags"] != expect_dags or run["import_errors"]:
-                raise RuntimeError(f"{path}: {run['dags']} DAGs, {run['import_errors']} import errors; "
-                                   f"expected {expect_dags} DAGs")
+                raise RuntimeError(
+                    f"{path}: {run['dags']} DAGs, {run['import_errors']} import errors; expected {expect_dags} DAGs"
+                )
         return min(run["seconds"] for run in runs)
 
 
@@ -274,13 +340,21 @@ def timer_env(work: Path, port: int, values) -> dict[str, str]:
     # PYTHONDONTWRITEBYTECODE is dropped so the generated files' bytecode is cached after the warm-up
     # parse: the floor is then as cheap as plain Python gets.
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != "PYTHONDONTWRITEBYTECODE"}
-    env.update({
-        "AIRFLOW_HOME": str(work / "airflow-home"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING", "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "0",
-        "AIRFLOW__DAG_FACTORY__ENABLE_TELEMETRY": "False", "DO_NOT_TRACK": "1", "SCARF_NO_ANALYTICS": "1",
-        "DATASURFACE_DAG_CACHE_DIR": str(work / "cache"), values.user_env: "postgres", values.password_env: PASSWORD,
-        **plain_env(port),
-    })
+    env.update(
+        {
+            "AIRFLOW_HOME": str(work / "airflow-home"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "0",
+            "AIRFLOW__DAG_FACTORY__ENABLE_TELEMETRY": "False",
+            "DO_NOT_TRACK": "1",
+            "SCARF_NO_ANALYTICS": "1",
+            "DATASURFACE_DAG_CACHE_DIR": str(work / "cache"),
+            values.user_env: "postgres",
+            values.password_env: PASSWORD,
+            **plain_env(port),
+        }
+    )
     return env
 
 
@@ -301,20 +375,27 @@ def measure(timer: Timer, files: dict[str, Path], n: int, values, repeat: int, d
 # Report
 # ---------------------------------------------------------------------------------------------
 
+
 def table(results: dict[int, dict[str, float]], mode: str) -> list[str]:
-    lines = [f"{mode} mode (seconds, best of several runs):",
-             "|     N | factory file | dag-factory 1.1 | plain floor | task-run parse | factory/dag-factory "
-             "| factory/floor | task-run/factory |",
-             "|------:|-------------:|----------------:|------------:|---------------:|--------------------:"
-             "|--------------:|-----------------:|"]
+    lines = [
+        f"{mode} mode (seconds, best of several runs):",
+        "|     N | factory file | dag-factory 1.1 | plain floor | task-run parse | factory/dag-factory "
+        "| factory/floor | task-run/factory |",
+        "|------:|-------------:|----------------:|------------:|---------------:|--------------------:"
+        "|--------------:|-----------------:|",
+    ]
     for n, f in results.items():
         fac, dfy, flo, task = (f[f"{k}/{mode}"] for k in ("factory", "dagfactory", "floor", "task"))
         mark = "*" if dfy > DAGBAG_IMPORT_TIMEOUT else " "
-        lines.append(f"| {n:5d} | {fac:12.2f} | {dfy:14.2f}{mark} | {flo:11.2f} | {task:14.2f} | "
-                     f"{fac / dfy:19.2f} | {fac / flo:13.2f} | {task / fac:16.2f} |")
+        lines.append(
+            f"| {n:5d} | {fac:12.2f} | {dfy:14.2f}{mark} | {flo:11.2f} | {task:14.2f} | "
+            f"{fac / dfy:19.2f} | {fac / flo:13.2f} | {task / fac:16.2f} |"
+        )
     if any(f[f"dagfactory/{mode}"] > DAGBAG_IMPORT_TIMEOUT for f in results.values()):
-        lines.append(f"* over Airflow's default [core] dagbag_import_timeout ({DAGBAG_IMPORT_TIMEOUT} s): "
-                     "an import error in a real deployment")
+        lines.append(
+            f"* over Airflow's default [core] dagbag_import_timeout ({DAGBAG_IMPORT_TIMEOUT} s): "
+            "an import error in a real deployment"
+        )
     return lines
 
 

@@ -9,11 +9,25 @@ CONNECT_TIMEOUT_SECONDS = 10
 MAINTENANCE_DATABASE = "postgres"
 
 
-def connect_admin(*, host: str, port: float | int, dbname: str, user: str, password: str,
-                  sslmode: str | None, autocommit: bool = False) -> psycopg.Connection:
+def connect_admin(
+    *,
+    host: str,
+    port: float | int,
+    dbname: str,
+    user: str,
+    password: str,
+    sslmode: str | None,
+    autocommit: bool = False,
+) -> psycopg.Connection:
     # Numbers arrive from the engine as floats, hence int(port).
     return psycopg.connect(
-        host=host, port=int(port), dbname=dbname, user=user, password=password,
-        sslmode=sslmode or "prefer", connect_timeout=CONNECT_TIMEOUT_SECONDS, autocommit=autocommit,
+        host=host,
+        port=int(port),
+        dbname=dbname,
+        user=user,
+        password=password,
+        sslmode=sslmode or "prefer",
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        autocommit=autocommit,
         application_name="datasurface-yellow-pulumi",
     )

@@ -26,9 +26,14 @@ def endpoint(settings: Settings) -> str:
 def merge_database_exists(settings: Settings) -> bool:
     """Logs in as the admin user and looks the merge database up; AdminEndpointError when it cannot."""
     try:
-        with connect_admin(host=settings.admin_host, port=settings.admin_port, dbname=MAINTENANCE_DATABASE,
-                           user=settings.admin_user, password=settings.admin_password,
-                           sslmode=settings.admin_ssl_mode) as conn:
+        with connect_admin(
+            host=settings.admin_host,
+            port=settings.admin_port,
+            dbname=MAINTENANCE_DATABASE,
+            user=settings.admin_user,
+            password=settings.admin_password,
+            sslmode=settings.admin_ssl_mode,
+        ) as conn:
             found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (settings.merge_db_name,))
             return found.fetchone() is not None
     except psycopg.Error as err:
@@ -43,8 +48,10 @@ def missing_database_problem(settings: Settings, database_exists: bool) -> str |
     """Why this stack cannot go on when it relies on another stack's database that is not there yet."""
     if settings.create_database or database_exists:
         return None
-    return (f"{PROJECT}:createDatabase is false, and database {settings.merge_db_name!r} does not exist at "
-            f"{endpoint(settings)}: apply the stack that creates it (createDatabase: true) first")
+    return (
+        f"{PROJECT}:createDatabase is false, and database {settings.merge_db_name!r} does not exist at "
+        f"{endpoint(settings)}: apply the stack that creates it (createDatabase: true) first"
+    )
 
 
 def check_admin_endpoint(settings: Settings) -> bool:

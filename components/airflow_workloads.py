@@ -37,7 +37,10 @@ def dag_volume(settings: Settings) -> dict[str, Any]:
     names = settings.names
     return {
         "name": names.dag_volume_name,
-        "configMap": {"name": names.configmap_name, "items": [{"key": names.dag_file_name, "path": names.dag_file_name}]},
+        "configMap": {
+            "name": names.configmap_name,
+            "items": [{"key": names.dag_file_name, "path": names.dag_file_name}],
+        },
     }
 
 

@@ -6,8 +6,8 @@ so a stream key or config containing quotes or SQL stays data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from psycopg import sql
 
@@ -50,9 +50,7 @@ def delete_rows(table: str) -> sql.Composed:
 
 
 def select_rows(table: str) -> sql.Composed:
-    return sql.SQL("SELECT stream_key, config_json, status FROM {} ORDER BY stream_key").format(
-        sql.Identifier(table)
-    )
+    return sql.SQL("SELECT stream_key, config_json, status FROM {} ORDER BY stream_key").format(sql.Identifier(table))
 
 
 def grant_rows_access(table: str, role: str) -> sql.Composed:
@@ -72,12 +70,15 @@ class RowDiff:
         return not (self.added or self.changed or self.removed)
 
     def summary(self) -> str:
-        parts = [f"{label}: {', '.join(keys)}" for label, keys in
-                 (("added", self.added), ("changed", self.changed), ("removed", self.removed)) if keys]
+        parts = [
+            f"{label}: {', '.join(keys)}"
+            for label, keys in (("added", self.added), ("changed", self.changed), ("removed", self.removed))
+            if keys
+        ]
         return "; ".join(parts) if parts else "no row changes"
 
 
-def _comparable(row: Row) -> tuple[str, str]:
+def _comparable(row: Row) -> tuple[str | None, str | None]:
     return (row.get("config_json"), row.get("status"))
 
 

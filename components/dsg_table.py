@@ -10,8 +10,9 @@ from the table; rows written by anyone else are left alone. Destroying the resou
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import psycopg
 import pulumi
@@ -26,8 +27,14 @@ _IDENTITY_FIELDS = ("host", "port", "dbname", "table")
 
 
 def _connect(props: Mapping[str, Any]) -> psycopg.Connection:
-    return connect_admin(host=props["host"], port=props["port"], dbname=props["dbname"], user=props["user"],
-                         password=props["password"], sslmode=props.get("sslmode"))
+    return connect_admin(
+        host=props["host"],
+        port=props["port"],
+        dbname=props["dbname"],
+        user=props["user"],
+        password=props["password"],
+        sslmode=props.get("sslmode"),
+    )
 
 
 def _resource_id(props: Mapping[str, Any]) -> str:
@@ -42,8 +49,9 @@ def _outs(props: Mapping[str, Any], change: dsg_sql.RowDiff) -> dict[str, Any]:
     return outs
 
 
-def apply_rows(conn: psycopg.Connection, table: str, grant_to: str | None,
-               old_rows: dsg_sql.Rows, new_rows: dsg_sql.Rows) -> dsg_sql.RowDiff:
+def apply_rows(
+    conn: psycopg.Connection, table: str, grant_to: str | None, old_rows: dsg_sql.Rows, new_rows: dsg_sql.Rows
+) -> dsg_sql.RowDiff:
     """Bring the table's managed rows from `old_rows` to `new_rows` in one transaction."""
     change = dsg_sql.diff_rows(old_rows, new_rows)
     with conn.transaction():
@@ -73,9 +81,7 @@ class DsgTableProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [f for f in _IDENTITY_FIELDS if olds.get(f) != news.get(f)]
         rows_changed = not dsg_sql.diff_rows(olds.get("rows") or {}, news.get("rows") or {}).empty
-        others_changed = any(
-            olds.get(f) != news.get(f) for f in ("user", "password", "sslmode", "grant_to")
-        )
+        others_changed = any(olds.get(f) != news.get(f) for f in ("user", "password", "sslmode", "grant_to"))
         return DiffResult(
             changes=bool(replaces) or rows_changed or others_changed,
             replaces=replaces,
@@ -84,8 +90,9 @@ class DsgTableProvider(ResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         with _connect(news) as conn:
-            change = apply_rows(conn, news["table"], news.get("grant_to"),
-                                olds.get("rows") or {}, news.get("rows") or {})
+            change = apply_rows(
+                conn, news["table"], news.get("grant_to"), olds.get("rows") or {}, news.get("rows") or {}
+            )
         return UpdateResult(outs=_outs(news, change))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
@@ -95,8 +102,8 @@ class DsgTableProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: report the managed rows as they are in the table now."""
         with _connect(props) as conn:
-            exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (props["table"],)).fetchone()[0]
-            if not exists:
+            found = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (props["table"],)).fetchone()
+            if not (found and found[0]):
                 return ReadResult(id_=None, outs={})
             current = {
                 key: {"config_json": config_json, "status": status}

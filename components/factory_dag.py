@@ -112,8 +112,9 @@ def _py_filter(value: Any) -> str:
     return python_literal(value)
 
 
-def render_factory_dag(values: FactoryDagValues, template_dir: Path = TEMPLATES_DIR,
-                       template_name: str = FACTORY_DAG_TEMPLATE) -> str:
+def render_factory_dag(
+    values: FactoryDagValues, template_dir: Path = TEMPLATES_DIR, template_name: str = FACTORY_DAG_TEMPLATE
+) -> str:
     """Render the factory DAG file for one platform; the result is checked to compile."""
     template = _environment(template_dir).get_template(template_name)
     try:

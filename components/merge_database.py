@@ -62,8 +62,10 @@ class MergeDatabase(pulumi.ComponentResource):
         created: list[pulumi.Resource] = []
         if settings.create_database:
             maintenance = postgresql.Provider(
-                f"{name}-admin", password=admin_password,
-                **admin_provider_args(settings, MAINTENANCE_DATABASE), opts=child,
+                f"{name}-admin",
+                password=admin_password,
+                **admin_provider_args(settings, MAINTENANCE_DATABASE),
+                opts=child,
             )
             # Retained on destroy: the database holds DataSurface's merge data, not just this stack's.
             # Adopted when it exists; once in the state, the import option is a no-op.
@@ -71,15 +73,19 @@ class MergeDatabase(pulumi.ComponentResource):
                 f"{name}-database",
                 name=settings.merge_db_name,
                 opts=pulumi.ResourceOptions(
-                    parent=self, provider=maintenance, retain_on_delete=True,
+                    parent=self,
+                    provider=maintenance,
+                    retain_on_delete=True,
                     import_=settings.merge_db_name if args.database_exists else None,
                 ),
             )
             created.append(self.database)
 
         in_merge_db = postgresql.Provider(
-            f"{name}-merge-admin", password=admin_password,
-            **admin_provider_args(settings, settings.merge_db_name), opts=child,
+            f"{name}-merge-admin",
+            password=admin_password,
+            **admin_provider_args(settings, settings.merge_db_name),
+            opts=child,
         )
         self.role = postgresql.Role(
             f"{name}-role",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -14,8 +15,8 @@ from components.merge_database import MergeDatabase, MergeDatabaseArgs
 from components.settings import Settings
 
 
-def kubernetes_provider_args(settings: Settings) -> dict:
-    args = {
+def kubernetes_provider_args(settings: Settings) -> dict[str, Any]:
+    args: dict[str, Any] = {
         # Update the DAG ConfigMap and the credentials Secret in place: a replacement deletes the fixed-name
         # object first, and in between the DAG file is gone and pods fail on their secretKeyRef.
         "enable_config_map_mutable": True,
@@ -62,19 +63,23 @@ class YellowPlatform(pulumi.ComponentResource):
         self.credentials = CredentialsSecret(f"{name}-credentials", CredentialsSecretArgs(settings), in_cluster)
         self.factory_dag = FactoryDag(f"{name}-factory-dag", FactoryDagArgs(settings), in_cluster)
         self.merge_database = MergeDatabase(
-            f"{name}-merge-db", MergeDatabaseArgs(settings, args.merge_database_exists),
+            f"{name}-merge-db",
+            MergeDatabaseArgs(settings, args.merge_database_exists),
             pulumi.ResourceOptions(parent=self),
         )
         # Airflow is pointed at the factory only once its table, role and grants exist.
         self.workloads = AirflowWorkloads(
             f"{name}-airflow",
             AirflowWorkloadsArgs(settings),
-            pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(
-                depends_on=[self.credentials, self.factory_dag, self.merge_database])),
+            pulumi.ResourceOptions.merge(
+                in_cluster, pulumi.ResourceOptions(depends_on=[self.credentials, self.factory_dag, self.merge_database])
+            ),
         )
-        self.register_outputs({
-            "secretName": self.credentials.secret_name,
-            "configMapName": self.factory_dag.config_map_name,
-            "patchedWorkloads": self.workloads.workload_names,
-            "dsgTable": self.merge_database.table_name,
-        })
+        self.register_outputs(
+            {
+                "secretName": self.credentials.secret_name,
+                "configMapName": self.factory_dag.config_map_name,
+                "patchedWorkloads": self.workloads.workload_names,
+                "dsgTable": self.merge_database.table_name,
+            }
+        )

@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from components.naming import (
     PLATFORMS,
@@ -193,7 +194,7 @@ def _parse_workload(text: str) -> Workload | None:
 
 
 def _parse_workloads(c: _Collector) -> tuple[Workload, ...]:
-    workloads = []
+    workloads: list[Workload] = []
     for text in c.string_list("airflowWorkloads"):
         workload = _parse_workload(text)
         if workload is None:
@@ -232,8 +233,9 @@ def _parse_streams(c: _Collector, names: PlatformNames | None) -> tuple[SeedStre
         if names is not None:
             problem = dag_id_problem(names.stream_dag_id(stream_key))
             if problem:
-                c.fail(key, stream_key, f"stream key cannot form DAG id "
-                       f"{names.stream_dag_id(stream_key)!r}: it {problem}")
+                c.fail(
+                    key, stream_key, f"stream key cannot form DAG id {names.stream_dag_id(stream_key)!r}: it {problem}"
+                )
                 continue
         if stream_key in seen:
             c.fail(key, stream_key, "duplicate stream key")
@@ -303,11 +305,11 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
 
     secrets = {}
     for key in SECRET_KEYS:
-        secrets[key] = raw.get(key)
+        secret = secrets[key] = raw.get(key)
         how = f"(set it with: pulumi config set --secret {key} <value>)"
-        if secrets[key] is None:
+        if secret is None:
             c.problems.append(f"{PROJECT}:{key} is a required secret but not set {how}")
-        elif not isinstance(secrets[key], str) or not secrets[key].strip():
+        elif not isinstance(secret, str) or not secret.strip():
             c.problems.append(f"{PROJECT}:{key} is set but empty {how}")
 
     dags_folder = c.string("dagsFolder") or ""
@@ -322,7 +324,8 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     render_to = c.string("renderManifestsTo") or None
     kube_context = c.string("kubeContext") or None
 
-    if c.problems:
+    # platform and namespace are required, so neither is None once no problem was found.
+    if c.problems or platform is None or namespace is None:
         raise SettingsError(c.problems)
 
     return Settings(

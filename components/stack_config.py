@@ -9,9 +9,20 @@ import pulumi
 from components.settings import SECRET_KEYS
 
 STRING_KEYS = (
-    "platform", "namespace", "mergeDbHost", "mergeDbName", "mergeDbUser", "credentialName",
-    "adminHost", "adminUser", "adminSslMode", "dagsFolder", "jobImage", "factorySchedule",
-    "renderManifestsTo", "kubeContext",
+    "platform",
+    "namespace",
+    "mergeDbHost",
+    "mergeDbName",
+    "mergeDbUser",
+    "credentialName",
+    "adminHost",
+    "adminUser",
+    "adminSslMode",
+    "dagsFolder",
+    "jobImage",
+    "factorySchedule",
+    "renderManifestsTo",
+    "kubeContext",
 )
 # Converted by parse_settings, so a bad value is reported with its key.
 SCALAR_KEYS = ("mergeDbPort", "adminPort", "createDatabase")

@@ -25,30 +25,35 @@ WORKLOADS = {"airflow-scheduler": "airflow-scheduler", "airflow-dag-processor": 
 def chart_manifests(namespace: str) -> list[dict[str, Any]]:
     labels = {"app.kubernetes.io/managed-by": "Helm", "release": "airflow"}
     manifests: list[dict[str, Any]] = [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}}]
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}}
+    ]
     for deployment, container in WORKLOADS.items():
         selector = {"component": deployment.removeprefix("airflow-"), "release": "airflow"}
-        manifests.append({
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": deployment, "namespace": namespace, "labels": labels},
-            "spec": {
-                "replicas": 0,
-                "selector": {"matchLabels": selector},
-                "template": {
-                    "metadata": {"labels": selector},
-                    "spec": {
-                        "containers": [{
-                            "name": container,
-                            "image": AIRFLOW_IMAGE,
-                            "env": [{"name": "AIRFLOW__CORE__EXECUTOR", "value": "KubernetesExecutor"}],
-                            "volumeMounts": [{"name": "dags", "mountPath": "/opt/airflow/dags"}],
-                        }],
-                        "volumes": [{"name": "dags", "emptyDir": {}}],
+        manifests.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": deployment, "namespace": namespace, "labels": labels},
+                "spec": {
+                    "replicas": 0,
+                    "selector": {"matchLabels": selector},
+                    "template": {
+                        "metadata": {"labels": selector},
+                        "spec": {
+                            "containers": [
+                                {
+                                    "name": container,
+                                    "image": AIRFLOW_IMAGE,
+                                    "env": [{"name": "AIRFLOW__CORE__EXECUTOR", "value": "KubernetesExecutor"}],
+                                    "volumeMounts": [{"name": "dags", "mountPath": "/opt/airflow/dags"}],
+                                }
+                            ],
+                            "volumes": [{"name": "dags", "emptyDir": {}}],
+                        },
                     },
                 },
-            },
-        })
+            }
+        )
     return manifests
 
 
@@ -57,16 +62,29 @@ def apply_chart(kubeconfig: Path, namespace: str) -> None:
     env = {**os.environ, "KUBECACHEDIR": str(kubeconfig.parent / "kube-cache")}
     kubectl = ["kubectl", "--kubeconfig", str(kubeconfig)]
     documents = {"apiVersion": "v1", "kind": "List", "items": chart_manifests(namespace)}
-    subprocess.run([*kubectl, "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", "-"],
-                   input=json.dumps(documents), text=True, check=True, env=env, capture_output=True)
+    subprocess.run(
+        [*kubectl, "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", "-"],
+        input=json.dumps(documents),
+        text=True,
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     for deployment in WORKLOADS:
-        subprocess.run([*kubectl, "-n", namespace, "rollout", "status", f"deployment/{deployment}", "--timeout=60s"],
-                       check=True, env=env, capture_output=True)
+        subprocess.run(
+            [*kubectl, "-n", namespace, "rollout", "status", f"deployment/{deployment}", "--timeout=60s"],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.airflow_chart", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.airflow_chart",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--kubeconfig", type=Path, required=True)
     parser.add_argument("--namespace", required=True)
     args = parser.parse_args(argv)

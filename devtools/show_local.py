@@ -59,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", default="yellowlive_airflow_dsg")
     parser.add_argument("--login-user", required=True)
     parser.add_argument("--credential", default="postgres")
-    parser.add_argument("--password-env", default="MERGE_DB_PASSWORD",
-                        help="environment variable holding the login role's password")
+    parser.add_argument(
+        "--password-env", default="MERGE_DB_PASSWORD", help="environment variable holding the login role's password"
+    )
     args = parser.parse_args(argv)
 
     documents = rendered_documents(args.manifests)
@@ -74,9 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     password = os.environ[args.password_env]
     print(f"\nFactory DAG files (as Airflow mounts them): {', '.join(str(p) for p in dag_files)}")
 
-    with psycopg.connect(host=env["DATASURFACE_POSTGRES_HOST"], port=int(env["DATASURFACE_POSTGRES_PORT"]),
-                         dbname=env["DATASURFACE_POSTGRES_DATABASE"], user=args.login_user, password=password,
-                         connect_timeout=5) as conn:
+    with psycopg.connect(
+        host=env["DATASURFACE_POSTGRES_HOST"],
+        port=int(env["DATASURFACE_POSTGRES_PORT"]),
+        dbname=env["DATASURFACE_POSTGRES_DATABASE"],
+        user=args.login_user,
+        password=password,
+        connect_timeout=5,
+    ) as conn:
         rows = conn.execute(
             f'SELECT stream_key, status, config_json FROM "{args.table}" ORDER BY stream_key'
         ).fetchall()
@@ -86,11 +92,18 @@ def main(argv: list[str] | None = None) -> int:
 
     airflow_python = Path(os.environ.get("AIRFLOW_PYTHON", REPO_ROOT / ".venv-airflow" / "bin" / "python"))
     if not airflow_python.exists():
-        print(f"\n(Airflow environment not found at {airflow_python}: run scripts/setup_airflow_env.sh "
-              "to also see the DAGs the factory builds.)")
+        print(
+            f"\n(Airflow environment not found at {airflow_python}: run scripts/setup_airflow_env.sh "
+            "to also see the DAGs the factory builds.)"
+        )
         return 0
-    run_env = {**os.environ, **env, f"{args.credential}_USER": args.login_user,
-               f"{args.credential}_PASSWORD": password, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    run_env = {
+        **os.environ,
+        **env,
+        f"{args.credential}_USER": args.login_user,
+        f"{args.credential}_PASSWORD": password,
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
     for dag_file in dag_files:
         print(f"\nWhat the factory DAG builds from the table (python {dag_file.name}):")
         sys.stdout.flush()

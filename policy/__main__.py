@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 
+import yellow_policies
 from pulumi_policy import (
     EnforcementLevel,
     PolicyPack,
@@ -18,8 +19,6 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy.proxy import UnknownValueError
-
-import yellow_policies
 
 PACK_NAME = "datasurface-yellow"
 
@@ -49,8 +48,9 @@ def resource_validation(policy: yellow_policies.ResourcePolicy):
 
 
 def stack_validation(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    resources = [(r.resource_type, yellow_policies.to_plain(r.props, unknown=(UnknownValueError,)))
-                 for r in args.resources]
+    resources = [
+        (r.resource_type, yellow_policies.to_plain(r.props, unknown=(UnknownValueError,))) for r in args.resources
+    ]
     for index, message in yellow_policies.stack_password_problems(resources):
         report_violation(message, args.resources[index].urn)
 
@@ -58,13 +58,19 @@ def stack_validation(args: StackValidationArgs, report_violation: ReportViolatio
 def policies() -> list:
     mandatory = EnforcementLevel.MANDATORY
     built: list = [
-        ResourceValidationPolicy(name=p.name, description=p.description, validate=resource_validation(p),
-                                 enforcement_level=mandatory)
+        ResourceValidationPolicy(
+            name=p.name, description=p.description, validate=resource_validation(p), enforcement_level=mandatory
+        )
         for p in yellow_policies.RESOURCE_POLICIES
     ]
-    built.append(StackValidationPolicy(name=yellow_policies.STACK_POLICY_NAME,
-                                       description=yellow_policies.STACK_POLICY_DESCRIPTION,
-                                       validate=stack_validation, enforcement_level=mandatory))
+    built.append(
+        StackValidationPolicy(
+            name=yellow_policies.STACK_POLICY_NAME,
+            description=yellow_policies.STACK_POLICY_DESCRIPTION,
+            validate=stack_validation,
+            enforcement_level=mandatory,
+        )
+    )
     return built
 
 

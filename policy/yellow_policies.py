@@ -15,8 +15,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 PLATFORM_TYPE = "datasurface:yellow:Platform"
 SECRET_TYPE = "kubernetes:core/v1:Secret"
@@ -125,8 +126,15 @@ def is_mangled_form_of(value: str, host: str) -> bool:
 
 # --- the platform a stack deploys -------------------------------------------------------------
 
-IDENTITY_INPUTS = ("platform", "mergeDbHost", "dsgTable", "dagIdPrefix", "configMap", "credentialsSecret",
-                   "fieldManager")
+IDENTITY_INPUTS = (
+    "platform",
+    "mergeDbHost",
+    "dsgTable",
+    "dagIdPrefix",
+    "configMap",
+    "credentialsSecret",
+    "fieldManager",
+)
 # Names that must start with the platform's name, and what they are.
 _OWNED_NAMES = {
     "dsgTable": "dsg table",
@@ -180,8 +188,10 @@ def platform_identity_problems(props: Mapping[str, Any]) -> list[str]:
     """The Platform component: complete, a valid database host, and every name its own."""
     missing = [key for key in IDENTITY_INPUTS if not isinstance(props.get(key), str) or not props.get(key)]
     if missing:
-        return [f"{PLATFORM_TYPE} lacks the input(s) {', '.join(missing)}; the policies cannot tell what this "
-                "stack's platform is"]
+        return [
+            f"{PLATFORM_TYPE} lacks the input(s) {', '.join(missing)}; the policies cannot tell what this "
+            "stack's platform is"
+        ]
     platform = props["platform"]
     problems = []
     host_problem = hostname_problem(props["mergeDbHost"])
@@ -190,11 +200,15 @@ def platform_identity_problems(props: Mapping[str, Any]) -> list[str]:
     for key, what in _OWNED_NAMES.items():
         value = props.get(key)
         if isinstance(value, str) and not _starts_with_platform(value, platform):
-            problems.append(f"{what} {value!r} ({key}) does not belong to platform {platform!r}: "
-                            f"its name must start with {platform!r}")
+            problems.append(
+                f"{what} {value!r} ({key}) does not belong to platform {platform!r}: "
+                f"its name must start with {platform!r}"
+            )
     if not props["fieldManager"].endswith(f"-{platform}"):
-        problems.append(f"field manager {props['fieldManager']!r} does not name platform {platform!r}; two "
-                        "platforms patching the same workloads need their own field managers")
+        problems.append(
+            f"field manager {props['fieldManager']!r} does not name platform {platform!r}; two "
+            "platforms patching the same workloads need their own field managers"
+        )
     return problems
 
 
@@ -227,8 +241,10 @@ def _host_entry_problem(where: str, entry: Mapping[str, Any], expected: str) -> 
     if not isinstance(value, str) or "valueFrom" in entry:
         return f"{where}: {HOST_ENV} must be the literal DNS name {expected!r}, not a reference"
     if is_mangled_form_of(value, expected):
-        return (f"{where}: {HOST_ENV} = {value!r} is the configured name {expected!r} with its dots removed "
-                f"(a Kubernetes-name helper mangled it); use {expected!r} verbatim")
+        return (
+            f"{where}: {HOST_ENV} = {value!r} is the configured name {expected!r} with its dots removed "
+            f"(a Kubernetes-name helper mangled it); use {expected!r} verbatim"
+        )
     problem = hostname_problem(value)
     if problem:
         return f"{where}: {HOST_ENV} = {value!r} is not a valid hostname: it {problem}"
@@ -262,8 +278,10 @@ def env_password_problems(props: Mapping[str, Any]) -> list[str]:
     for container in _containers(props, ("initContainers", "containers")):
         for entry in _env(container):
             if _is_password_name(entry.get("name")) and ("value" in entry or "valueFrom" not in entry):
-                problems.append(f"{_workload(props, container)}: env {entry['name']} is a literal value; a password "
-                                "must come from a Secret (valueFrom.secretKeyRef)")
+                problems.append(
+                    f"{_workload(props, container)}: env {entry['name']} is a literal value; a password "
+                    "must come from a Secret (valueFrom.secretKeyRef)"
+                )
     return problems
 
 
@@ -273,13 +291,17 @@ def workload_name_problems(props: Mapping[str, Any], identity: PlatformIdentity)
     name = _name(props)
     manager = _dig(props, "metadata", "annotations", FIELD_MANAGER_ANNOTATION)
     if manager is not None and manager != identity.field_manager:
-        problems.append(f"{props.get('kind')} {name!r} is patched under field manager {manager!r}, not the "
-                        f"platform's {identity.field_manager!r}")
+        problems.append(
+            f"{props.get('kind')} {name!r} is patched under field manager {manager!r}, not the "
+            f"platform's {identity.field_manager!r}"
+        )
     for volume in _pod_spec(props).get("volumes") or []:
         config_map = _dig(volume, "configMap", "name")
         if isinstance(config_map, str) and config_map.endswith("-factory-dag") and config_map != identity.config_map:
-            problems.append(f"{props.get('kind')} {name!r} mounts factory DAG ConfigMap {config_map!r}, not the "
-                            f"platform's {identity.config_map!r}")
+            problems.append(
+                f"{props.get('kind')} {name!r} mounts factory DAG ConfigMap {config_map!r}, not the "
+                f"platform's {identity.config_map!r}"
+            )
     return problems
 
 
@@ -321,30 +343,40 @@ def credentials_secret_problems(props: Mapping[str, Any], identity: PlatformIden
     users = {k[: -len("_USER")] for k in entries if k.endswith("_USER")}
     passwords = {k[: -len("_PASSWORD")] for k in entries if k.endswith("_PASSWORD")}
     if not users & passwords:
-        problems.append(f"Secret {name!r} lacks a <credential>_USER/<credential>_PASSWORD pair: the Airflow "
-                        "environment reads them by those names")
+        problems.append(
+            f"Secret {name!r} lacks a <credential>_USER/<credential>_PASSWORD pair: the Airflow "
+            "environment reads them by those names"
+        )
     for credential in sorted(users ^ passwords):
         have, lack = ("_USER", "_PASSWORD") if credential in users else ("_PASSWORD", "_USER")
         problems.append(f"Secret {name!r} has {credential}{have} but not {credential}{lack}")
     for credential in sorted(users & passwords):
         problems += _variant_mismatches(name, entries, credential)
-    problems += [f"Secret {name!r}: {key} is empty; the login needs a password "
-                 "(pulumi config set --secret mergeDbPassword <value>)"
-                 for key in sorted(entries) if _is_password_name(key) and entries[key] == ""]
+    problems += [
+        f"Secret {name!r}: {key} is empty; the login needs a password "
+        "(pulumi config set --secret mergeDbPassword <value>)"
+        for key in sorted(entries)
+        if _is_password_name(key) and entries[key] == ""
+    ]
     return problems
 
 
 def _variant_mismatches(name: str, entries: Mapping[str, Any], credential: str) -> list[str]:
     pairs = (("username", f"{credential}_USER"), ("password", f"{credential}_PASSWORD"))
-    return [f"Secret {name!r}: {a} and {b} hold different values; both variants must carry the same credential"
-            for a, b in pairs
-            if isinstance(entries.get(a), str) and isinstance(entries.get(b), str) and entries[a] != entries[b]]
+    return [
+        f"Secret {name!r}: {a} and {b} hold different values; both variants must carry the same credential"
+        for a, b in pairs
+        if isinstance(entries.get(a), str) and isinstance(entries.get(b), str) and entries[a] != entries[b]
+    ]
 
 
 def secret_passwords(props: Mapping[str, Any]) -> set[str]:
     """The visible password values of a Secret (keys named like a password), long enough to search for."""
-    return {value for key, value in _secret_entries(props).items()
-            if _is_password_name(key) and isinstance(value, str) and len(value) >= MIN_SEARCHED_PASSWORD_LENGTH}
+    return {
+        value
+        for key, value in _secret_entries(props).items()
+        if _is_password_name(key) and isinstance(value, str) and len(value) >= MIN_SEARCHED_PASSWORD_LENGTH
+    }
 
 
 # --- ConfigMaps -------------------------------------------------------------------------------
@@ -365,9 +397,7 @@ _ASSIGNMENT = re.compile(
 # A value naming where the password comes from, rather than being one: an env var or Secret key
 # name (`postgres_PASSWORD`), or a placeholder (`${DB_PASSWORD}`, `$PGPASSWORD`, `{{ password }}`,
 # `%(password)s`).
-_REFERENCE = re.compile(
-    r"^(|[A-Za-z_]\w*_(?:PASSWORD|PASSWD|PWD)|\$\{[^}]*\}|\$[A-Za-z_]\w*|\{\{.*\}\}|%\(\w+\)s)$"
-)
+_REFERENCE = re.compile(r"^(|[A-Za-z_]\w*_(?:PASSWORD|PASSWD|PWD)|\$\{[^}]*\}|\$[A-Za-z_]\w*|\{\{.*\}\}|%\(\w+\)s)$")
 _URL_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/:@'\"]+:(?P<password>[^\s/@'\"]+)@", re.IGNORECASE)
 
 
@@ -393,8 +423,11 @@ def literal_password_assignments(text: str, python_source: bool) -> list[tuple[i
 
 
 def _url_password_lines(text: str) -> list[int]:
-    return [text.count("\n", 0, m.start()) + 1 for m in _URL_CREDENTIALS.finditer(text)
-            if not _REFERENCE.match(m.group("password"))]
+    return [
+        text.count("\n", 0, m.start()) + 1
+        for m in _URL_CREDENTIALS.finditer(text)
+        if not _REFERENCE.match(m.group("password"))
+    ]
 
 
 def _configmap_data(props: Mapping[str, Any]) -> dict[str, str]:
@@ -411,8 +444,10 @@ def configmap_password_problems(props: Mapping[str, Any], known_passwords: Itera
         if _is_password_name(key) and text.strip():
             problems.append(f"{where} is named like a password and holds a value; passwords belong in a Secret")
         for line, assigned in literal_password_assignments(text, python_source=key.endswith(".py")):
-            problems.append(f"{where} line {line}: {assigned} is assigned a literal value; passwords belong in a "
-                            "Secret, read through the environment")
+            problems.append(
+                f"{where} line {line}: {assigned} is assigned a literal value; passwords belong in a "
+                "Secret, read through the environment"
+            )
         for line in _url_password_lines(text):
             problems.append(f"{where} line {line}: a URL carries a password; passwords belong in a Secret")
     return problems + configmap_known_password_problems(props, known_passwords)
@@ -421,8 +456,11 @@ def configmap_password_problems(props: Mapping[str, Any], known_passwords: Itera
 def configmap_known_password_problems(props: Mapping[str, Any], known_passwords: Iterable[str]) -> list[str]:
     """No ConfigMap value contains one of `known_passwords` (a Secret's, when visible)."""
     searched = [p for p in known_passwords if len(p) >= MIN_SEARCHED_PASSWORD_LENGTH]
-    return [f"ConfigMap {_name(props)!r} key {key!r} contains the password of a Secret of this stack"
-            for key, text in _configmap_data(props).items() if any(p in text for p in searched)]
+    return [
+        f"ConfigMap {_name(props)!r} key {key!r} contains the password of a Secret of this stack"
+        for key, text in _configmap_data(props).items()
+        if any(p in text for p in searched)
+    ]
 
 
 def configmap_compile_problems(props: Mapping[str, Any]) -> list[str]:
@@ -446,21 +484,27 @@ def _quoted_literal_present(source: str, value: str) -> bool:
 
 # A quoted name of some platform's table, DAG prefix or factory DAG: `'<platform>_airflow_dsg...'`,
 # `'<platform>__'`, `'<platform>_factory_dag'`.
-_PLATFORM_NAME_LITERAL = re.compile(
-    r"""["'](?P<platform>[A-Za-z0-9]+)(?P<rest>_airflow_dsg\w*|__|_factory_dag)["']"""
-)
+_PLATFORM_NAME_LITERAL = re.compile(r"""["'](?P<platform>[A-Za-z0-9]+)(?P<rest>_airflow_dsg\w*|__|_factory_dag)["']""")
 
 
 def _dag_source_problems(where: str, source: str, identity: PlatformIdentity) -> list[str]:
-    problems = [f"{where} does not name its platform's {what} {value!r}"
-                for what, value in (("dsg table", identity.dsg_table), ("DAG id prefix", identity.dag_id_prefix),
-                                    ("factory DAG id", identity.factory_dag_id))
-                if not _quoted_literal_present(source, value)]
-    foreign = sorted({m.group(0)[1:-1] for m in _PLATFORM_NAME_LITERAL.finditer(source)
-                      if m.group("platform") != identity.platform})
+    problems = [
+        f"{where} does not name its platform's {what} {value!r}"
+        for what, value in (
+            ("dsg table", identity.dsg_table),
+            ("DAG id prefix", identity.dag_id_prefix),
+            ("factory DAG id", identity.factory_dag_id),
+        )
+        if not _quoted_literal_present(source, value)
+    ]
+    foreign = sorted(
+        {m.group(0)[1:-1] for m in _PLATFORM_NAME_LITERAL.finditer(source) if m.group("platform") != identity.platform}
+    )
     if foreign:
-        problems.append(f"{where} refers to {', '.join(foreign)} of another platform; platform "
-                        f"{identity.platform!r} may only use its own tables and DAG ids")
+        problems.append(
+            f"{where} refers to {', '.join(foreign)} of another platform; platform "
+            f"{identity.platform!r} may only use its own tables and DAG ids"
+        )
     return problems
 
 
@@ -473,8 +517,10 @@ def configmap_name_problems(props: Mapping[str, Any], identity: PlatformIdentity
     name = _name(props)
     problems = []
     if name != identity.config_map:
-        problems.append(f"ConfigMap {name!r} holds a factory DAG, but platform {identity.platform!r} delivers its "
-                        f"DAG in ConfigMap {identity.config_map!r}")
+        problems.append(
+            f"ConfigMap {name!r} holds a factory DAG, but platform {identity.platform!r} delivers its "
+            f"DAG in ConfigMap {identity.config_map!r}"
+        )
     label = _dig(props, "metadata", "labels", PLATFORM_LABEL)
     if label is not None and label != identity.platform:
         problems.append(f"ConfigMap {name!r} is labelled for platform {label!r}, not {identity.platform!r}")
@@ -484,8 +530,9 @@ def configmap_name_problems(props: Mapping[str, Any], identity: PlatformIdentity
     if identity.dag_file_name not in data:
         problems.append(f"ConfigMap {name!r} lacks the platform's DAG file {identity.dag_file_name!r}")
     else:
-        problems += _dag_source_problems(f"ConfigMap {name!r} file {identity.dag_file_name!r}",
-                                         data[identity.dag_file_name], identity)
+        problems += _dag_source_problems(
+            f"ConfigMap {name!r} file {identity.dag_file_name!r}", data[identity.dag_file_name], identity
+        )
     return problems
 
 
@@ -508,8 +555,10 @@ def dsg_table_problems(props: Mapping[str, Any], identity: PlatformIdentity) -> 
 
 # --- one stack's review -----------------------------------------------------------------------
 
-NO_PLATFORM = (f"no {PLATFORM_TYPE} component was registered before this resource, so the policies cannot tell "
-               "which platform it belongs to; build resources inside YellowPlatform")
+NO_PLATFORM = (
+    f"no {PLATFORM_TYPE} component was registered before this resource, so the policies cannot tell "
+    "which platform it belongs to; build resources inside YellowPlatform"
+)
 
 
 @dataclass
@@ -548,6 +597,7 @@ def _with_identity(check: Callable[[Mapping[str, Any], PlatformIdentity], list[s
         if review.identity is None:
             return [NO_PLATFORM]
         return check(props, review.identity)
+
     return run
 
 
@@ -601,31 +651,45 @@ RESOURCE_POLICIES = (
     ResourcePolicy(
         "yellow-platform-identity",
         "The Platform component records a valid database host and names that start with its platform.",
-        (PLATFORM_TYPE,), _platform_check),
+        (PLATFORM_TYPE,),
+        _platform_check,
+    ),
     ResourcePolicy(
         "yellow-host-env-is-configured-dns-name",
         f"{HOST_ENV} in every Airflow workload equals the platform's configured DNS name, never a mangled one.",
-        WORKLOAD_TYPES, _with_identity(host_env_problems)),
+        WORKLOAD_TYPES,
+        _with_identity(host_env_problems),
+    ),
     ResourcePolicy(
         "yellow-credentials-secret-has-both-key-variants",
         "The credentials Secret carries username/password and <credential>_USER/<credential>_PASSWORD.",
-        (SECRET_TYPE,), _with_identity(credentials_secret_problems)),
+        (SECRET_TYPE,),
+        _with_identity(credentials_secret_problems),
+    ),
     ResourcePolicy(
         "yellow-no-literal-password-in-env",
         "Env vars named like a password come from a Secret (valueFrom), never a literal value.",
-        WORKLOAD_TYPES, _without_identity(env_password_problems)),
+        WORKLOAD_TYPES,
+        _without_identity(env_password_problems),
+    ),
     ResourcePolicy(
         "yellow-no-password-in-configmap",
         "No ConfigMap holds a password: no password-like key, literal password assignment or URL password.",
-        (CONFIGMAP_TYPE,), _without_identity(configmap_password_problems)),
+        (CONFIGMAP_TYPE,),
+        _without_identity(configmap_password_problems),
+    ),
     ResourcePolicy(
         "yellow-factory-dag-compiles",
         "Every Python file a ConfigMap delivers (the factory DAG) compiles.",
-        (CONFIGMAP_TYPE,), _without_identity(configmap_compile_problems)),
+        (CONFIGMAP_TYPE,),
+        _without_identity(configmap_compile_problems),
+    ),
     ResourcePolicy(
         "yellow-names-belong-to-platform",
         "The dsg table, factory DAG ConfigMap, its DAG ids, Secret labels and field manager are the platform's own.",
-        tuple(_NAME_CHECKS), _names_check),
+        tuple(_NAME_CHECKS),
+        _names_check,
+    ),
 )
 
 
@@ -653,10 +717,12 @@ def stack_password_problems(resources: Sequence[tuple[str, Mapping[str, Any]]]) 
 
 
 def _env_values_with_password(props: Mapping[str, Any], passwords: set[str]) -> list[str]:
-    return [f"{_workload(props, container)}: env {entry.get('name')} contains the password of a Secret of this stack"
-            for container in _containers(props, ("initContainers", "containers"))
-            for entry in _env(container)
-            if isinstance(entry.get("value"), str) and any(p in entry["value"] for p in passwords)]
+    return [
+        f"{_workload(props, container)}: env {entry.get('name')} contains the password of a Secret of this stack"
+        for container in _containers(props, ("initContainers", "containers"))
+        for entry in _env(container)
+        if isinstance(entry.get("value"), str) and any(p in entry["value"] for p in passwords)
+    ]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ def toolchain_bin() -> Path:
     """The folder of the Pulumi CLI, its plugins and the control plane's binaries (built when missing)."""
     completed = subprocess.run(
         ["bash", str(REPO_ROOT / "scripts" / "pulumi_toolchain.sh"), "--print-bin"],
-        capture_output=True, text=True, timeout=3600,
+        capture_output=True,
+        text=True,
+        timeout=3600,
     )
     if completed.returncode != 0:
         pytest.fail(f"the toolchain could not be built:\n{completed.stdout}\n{completed.stderr}")

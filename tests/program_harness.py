@@ -16,12 +16,11 @@ from typing import Any
 
 import pulumi
 import yaml
-
-from components import admin_endpoint
 from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components import admin_endpoint
 from components.settings import PROJECT, SECRET_KEYS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +35,7 @@ def load_stack_config(stack: str) -> dict[str, Any]:
     """The stack file's values for this project, without the project prefix."""
     document = yaml.safe_load((REPO_ROOT / "config" / f"Pulumi.{stack}.yaml").read_text())
     prefix = f"{PROJECT}:"
-    return {k[len(prefix):]: v for k, v in (document.get("config") or {}).items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in (document.get("config") or {}).items() if k.startswith(prefix)}
 
 
 def _as_config_text(value: Any) -> str:
@@ -80,8 +79,9 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         self.run.resources.append(
-            RegisteredResource(args.typ, args.name, args.inputs, bool(args.custom), args.provider,
-                               args.resource_id or None)
+            RegisteredResource(
+                args.typ, args.name, args.inputs, bool(args.custom), args.provider, args.resource_id or None
+            )
         )
         return [f"{args.name}-id", dict(args.inputs)]
 
@@ -98,8 +98,9 @@ def prepare_run(stack: str, overrides: dict[str, Any] | None = None, remove: tup
     for key in remove:
         config.pop(key, None)
         secrets.pop(key, None)
-    return ProgramRun(stack=stack, config=config, secrets=secrets,
-                      database_exists=config.get("createDatabase") is False)
+    return ProgramRun(
+        stack=stack, config=config, secrets=secrets, database_exists=config.get("createDatabase") is False
+    )
 
 
 def execute(run: ProgramRun) -> ProgramRun:

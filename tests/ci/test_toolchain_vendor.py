@@ -21,8 +21,9 @@ ARCHIVES = (
 
 def check_vendor(folder: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PULUMI_TOOLCHAIN_VENDOR_DIR": str(folder)}
-    return subprocess.run(["bash", str(TOOLCHAIN), "--check-vendor"], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["bash", str(TOOLCHAIN), "--check-vendor"], env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.fixture
@@ -46,12 +47,17 @@ def test_an_altered_archive_is_refused_with_both_checksums(vendor_copy):
     result = check_vendor(vendor_copy)
     assert result.returncode == 1
     (line,) = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
-    assert f"sha256 mismatch for {altered}: expected b7fbce232b0c2ce2a9db706e3115ed1e41cf39b026eb51598e4eac79326d6964, got " in line
+    assert (
+        f"sha256 mismatch for {altered}: "
+        "expected b7fbce232b0c2ce2a9db706e3115ed1e41cf39b026eb51598e4eac79326d6964, got " in line
+    )
     assert "refusing to build from it" in line
 
 
 def test_a_missing_archive_names_the_folder_and_the_setting(tmp_path):
     result = check_vendor(tmp_path)
     assert result.returncode == 1
-    assert f"source archive pulumi-language-python-3.259.0.tar.gz not found in {tmp_path} " \
-           "(set PULUMI_TOOLCHAIN_VENDOR_DIR to the folder that holds it)" in result.stdout
+    assert (
+        f"source archive pulumi-language-python-3.259.0.tar.gz not found in {tmp_path} "
+        "(set PULUMI_TOOLCHAIN_VENDOR_DIR to the folder that holds it)" in result.stdout
+    )

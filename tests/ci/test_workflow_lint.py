@@ -55,7 +55,7 @@ def stack_config(stack: str) -> dict:
 
 
 def cluster_stacks() -> set[str]:
-    stacks = {p.name[len("Pulumi."):-len(".yaml")] for p in (REPO_ROOT / "config").glob("Pulumi.*.yaml")}
+    stacks = {p.name[len("Pulumi.") : -len(".yaml")] for p in (REPO_ROOT / "config").glob("Pulumi.*.yaml")}
     return {s for s in stacks if not stack_config(s).get("renderManifestsTo")}
 
 

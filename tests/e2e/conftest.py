@@ -45,7 +45,11 @@ class Project:
     def pulumi(self, *args: str, check: bool = True, timeout: float = 600) -> PulumiResult:
         completed = subprocess.run(
             ["pulumi", *args, "--non-interactive"],
-            cwd=self.root, env=self.env, capture_output=True, text=True, timeout=timeout,
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         result = PulumiResult(args, completed.returncode, completed.stdout, completed.stderr)
         if check and completed.returncode != 0:
@@ -60,15 +64,17 @@ class Project:
 def pulumi_env(tmp_path_factory, toolchain_bin) -> dict[str, str]:
     home = tmp_path_factory.mktemp("pulumi-home")
     env = dict(os.environ)
-    env.update({
-        "PATH": f"{toolchain_bin}{os.pathsep}{env['PATH']}",
-        "PULUMI_HOME": str(home),
-        "PULUMI_BACKEND_URL": f"file://{tmp_path_factory.mktemp('pulumi-state')}",
-        "PULUMI_CONFIG_PASSPHRASE": LOCAL_PASSPHRASE_FILE.read_text().strip(),
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
-    })
+    env.update(
+        {
+            "PATH": f"{toolchain_bin}{os.pathsep}{env['PATH']}",
+            "PULUMI_HOME": str(home),
+            "PULUMI_BACKEND_URL": f"file://{tmp_path_factory.mktemp('pulumi-state')}",
+            "PULUMI_CONFIG_PASSPHRASE": LOCAL_PASSPHRASE_FILE.read_text().strip(),
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
+        }
+    )
     env.pop("PULUMI_ACCESS_TOKEN", None)
     return env
 

@@ -36,8 +36,10 @@ def test_preview_of_a_cluster_stack_in_render_mode_succeeds(project, tmp_path, s
     prepare_cluster_stack(project, stack, tmp_path / "manifests", admin_endpoint)
     steps = planned_steps(project.pulumi("preview", "--json").stdout)
     patches = [name for (typ, name) in steps if typ == "kubernetes:apps/v1:DeploymentPatch"]
-    assert sorted(patches) == [f"{stack}-airflow-deployment-airflow-dag-processor",
-                               f"{stack}-airflow-deployment-airflow-scheduler"]
+    assert sorted(patches) == [
+        f"{stack}-airflow-deployment-airflow-dag-processor",
+        f"{stack}-airflow-deployment-airflow-scheduler",
+    ]
     assert ("pulumi-python:dynamic/datasurface:DsgTable", f"{stack}-merge-db-dsg-table") in steps
     # The database exists: yellowlive, which owns it, adopts it; yellowforensic only uses it.
     database = steps.get(("postgresql:index/database:Database", f"{stack}-merge-db-database"))

@@ -83,7 +83,7 @@ def test_preview_lists_the_planned_resources(local_stack):
 def test_preview_shows_the_login_password_only_as_a_secret(local_stack):
     project, _ = local_stack
     diff = project.pulumi("preview", "--diff").stdout
-    role_block = diff[diff.index("postgresql:index/role:Role"):]
+    role_block = diff[diff.index("postgresql:index/role:Role") :]
     assert "password" in role_block and "[secret]" in role_block.split("password", 1)[1].splitlines()[0]
     for key in ("mergeDbPassword", "adminPassword"):
         assert config_value(project, key) not in diff
@@ -101,25 +101,36 @@ def test_up_creates_the_rows_and_renders_the_manifests(local_stack):
     source = configmaps[0]["data"]["yellowlive_factory_dag.py"]
     compile(source, "yellowlive_factory_dag.py", "exec")
     patches = [yaml.safe_load(t) for t in rendered.values() if "kind: Deployment" in t]
-    hosts = {e["value"] for p in patches for c in p["spec"]["template"]["spec"]["containers"]
-             for e in c["env"] if e["name"] == "DATASURFACE_POSTGRES_HOST"}
+    hosts = {
+        e["value"]
+        for p in patches
+        for c in p["spec"]["template"]["spec"]["containers"]
+        for e in c["env"]
+        if e["name"] == "DATASURFACE_POSTGRES_HOST"
+    }
     assert hosts == {"localhost"}
     secrets = [t for t in rendered.values() if "kind: Secret" in t]
-    assert secrets and all(project.pulumi("config", "get", "mergeDbPassword").stdout.strip() not in t
-                           for t in rendered.values() if "kind: Secret" not in t)
+    assert secrets and all(
+        project.pulumi("config", "get", "mergeDbPassword").stdout.strip() not in t
+        for t in rendered.values()
+        if "kind: Secret" not in t
+    )
 
 
 def test_up_creates_the_login_role_the_database_and_the_grants(local_stack):
     project, server = local_stack
     with psycopg.connect(server.conninfo()) as conn:
-        role = conn.execute("SELECT rolcanlogin, rolsuper, rolcreatedb, rolcreaterole FROM pg_roles "
-                            "WHERE rolname = %s", (LOGIN_ROLE,)).fetchone()
+        role = conn.execute(
+            "SELECT rolcanlogin, rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = %s", (LOGIN_ROLE,)
+        ).fetchone()
         assert role == (True, False, False, False)
         assert conn.execute("SELECT 1 FROM pg_database WHERE datname = 'datasurface_merge'").fetchone()
         privileges = conn.execute(
             "SELECT has_database_privilege(%(r)s, 'datasurface_merge', 'CONNECT'), "
             "has_database_privilege(%(r)s, 'datasurface_merge', 'CREATE'), "
-            "has_database_privilege(%(r)s, 'datasurface_merge', 'TEMPORARY')", {"r": LOGIN_ROLE}).fetchone()
+            "has_database_privilege(%(r)s, 'datasurface_merge', 'TEMPORARY')",
+            {"r": LOGIN_ROLE},
+        ).fetchone()
         assert privileges == (True, True, True)
 
 
@@ -138,25 +149,42 @@ def test_the_login_role_runs_the_factory_sync_and_has_no_more_rights(local_stack
     documents = rendered_documents(project.manifests)
     (dag_file,) = extract_dag_files(documents, tmp_path / "dags")
     password = config_value(project, "mergeDbPassword")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DATASURFACE_"))},
-           **workload_env(documents), "postgres_USER": LOGIN_ROLE, "postgres_PASSWORD": password,
-           "AIRFLOW_HOME": str(tmp_path / "airflow-home"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "DATASURFACE_DAG_CACHE_DIR": str(tmp_path / "cache")}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DATASURFACE_"))},
+        **workload_env(documents),
+        "postgres_USER": LOGIN_ROLE,
+        "postgres_PASSWORD": password,
+        "AIRFLOW_HOME": str(tmp_path / "airflow-home"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "DATASURFACE_DAG_CACHE_DIR": str(tmp_path / "cache"),
+    }
     airflow_python = REPO_ROOT / ".venv-airflow" / "bin" / "python"
-    result = subprocess.run([str(airflow_python), str(AIRFLOW_DRIVER), "sync", str(dag_file)],
-                            env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(airflow_python), str(AIRFLOW_DRIVER), "sync", str(dag_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])["summary"]
     assert sorted(summary["created"]) == ["yellowlive__Store1_ingestion", "yellowlive__Store2_ingestion"], summary
 
     with connect_as_login_role(server, password) as conn:
-        owners = dict(conn.execute(
-            "SELECT tablename, tableowner FROM pg_tables WHERE tablename LIKE 'yellowlive%' ").fetchall())
+        owners = dict(
+            conn.execute("SELECT tablename, tableowner FROM pg_tables WHERE tablename LIKE 'yellowlive%' ").fetchall()
+        )
         assert owners[DSG_TABLE] != LOGIN_ROLE
         assert {t for t, owner in owners.items() if owner == LOGIN_ROLE} == {
-            "yellowlive_airflow_dsg_ledger", "yellowlive_airflow_dsg_audit"}, owners
-        for forbidden in ("CREATE DATABASE stolen", "CREATE ROLE stolen", f"DROP TABLE {DSG_TABLE}",
-                          "CREATE EXTENSION IF NOT EXISTS dblink"):
+            "yellowlive_airflow_dsg_ledger",
+            "yellowlive_airflow_dsg_audit",
+        }, owners
+        for forbidden in (
+            "CREATE DATABASE stolen",
+            "CREATE ROLE stolen",
+            f"DROP TABLE {DSG_TABLE}",
+            "CREATE EXTENSION IF NOT EXISTS dblink",
+        ):
             with pytest.raises(errors.InsufficientPrivilege):
                 conn.execute(forbidden)
 
@@ -165,11 +193,26 @@ def test_what_was_deployed_is_shown_with_the_dags_airflow_builds_from_it(local_s
     """The main job's last step: manifests, the table as the login role reads it, the DAGs it yields."""
     project, _ = local_stack
     result = subprocess.run(
-        [sys.executable, "-m", "devtools.show_local", "--manifests", str(project.manifests),
-         "--dags", str(tmp_path / "dags"), "--login-user", "yellowlive_airflow"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "MERGE_DB_PASSWORD": project.pulumi("config", "get", "mergeDbPassword").stdout.strip(),
-             "AIRFLOW_HOME": str(tmp_path / "airflow-home")},
+        [
+            sys.executable,
+            "-m",
+            "devtools.show_local",
+            "--manifests",
+            str(project.manifests),
+            "--dags",
+            str(tmp_path / "dags"),
+            "--login-user",
+            "yellowlive_airflow",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "MERGE_DB_PASSWORD": project.pulumi("config", "get", "mergeDbPassword").stdout.strip(),
+            "AIRFLOW_HOME": str(tmp_path / "airflow-home"),
+        },
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ConfigMap    datasurface-local/yellowlive-factory-dag" in result.stdout
@@ -275,7 +318,10 @@ def test_destroy_drops_the_table_and_the_role_and_keeps_the_database_and_the_led
         assert conn.execute("SELECT to_regclass('yellowlive_airflow_dsg')").fetchone()[0] is None
         assert not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (LOGIN_ROLE,)).fetchone()
         # What the role created passes to the admin role rather than blocking DROP ROLE.
-        owners = dict(conn.execute("SELECT tablename, tableowner FROM pg_tables "
-                                   "WHERE tablename LIKE 'yellowlive_airflow_dsg_%'").fetchall())
+        owners = dict(
+            conn.execute(
+                "SELECT tablename, tableowner FROM pg_tables WHERE tablename LIKE 'yellowlive_airflow_dsg_%'"
+            ).fetchall()
+        )
         assert owners == {"yellowlive_airflow_dsg_ledger": server.user, "yellowlive_airflow_dsg_audit": server.user}
     assert not list(project.manifests.rglob("*.yaml"))

@@ -43,13 +43,19 @@ def cluster(tmp_path_factory, toolchain_bin) -> ControlPlane:
 def deployed(tmp_path_factory, pulumi_env, cluster) -> Project:
     server = EmbeddedPostgres(tmp_path_factory.mktemp("cluster-pg"), free_port(), "admin-pw").start()
     root = tmp_path_factory.mktemp("cluster-project")
-    env = {**pulumi_env, "KUBECONFIG": str(cluster.kubeconfig),
-           "PULUMI_BACKEND_URL": f"file://{tmp_path_factory.mktemp('cluster-state')}"}
+    env = {
+        **pulumi_env,
+        "KUBECONFIG": str(cluster.kubeconfig),
+        "PULUMI_BACKEND_URL": f"file://{tmp_path_factory.mktemp('cluster-state')}",
+    }
     project = Project(root=copy_project(root), env=env, manifests=root / "unused")
     project.pulumi("stack", "init", STACK)
-    for flags, key, value in ((("--type", "int"), "adminPort", str(server.port)), ((), "adminHost", server.host),
-                              (("--secret",), "adminPassword", server.password),
-                              (("--secret",), "mergeDbPassword", LOGIN_PASSWORD)):
+    for flags, key, value in (
+        (("--type", "int"), "adminPort", str(server.port)),
+        ((), "adminHost", server.host),
+        (("--secret",), "adminPassword", server.password),
+        (("--secret",), "mergeDbPassword", LOGIN_PASSWORD),
+    ):
         project.pulumi("config", "set", *flags, key, value)
     project.pulumi("up", "--yes", "--skip-preview")
     yield project
@@ -59,7 +65,10 @@ def deployed(tmp_path_factory, pulumi_env, cluster) -> Project:
 def live(cluster: ControlPlane, kind: str, name: str) -> dict:
     result = subprocess.run(
         ["kubectl", "--kubeconfig", str(cluster.kubeconfig), "-n", NAMESPACE, "get", f"{kind}/{name}", "-o", "json"],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "KUBECACHEDIR": str(cluster.folder / "cache")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "KUBECACHEDIR": str(cluster.folder / "cache")},
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -72,8 +81,7 @@ def chart_container(deployment: str) -> dict:
 
 
 @pytest.mark.parametrize("deployment", sorted(WORKLOADS))
-def test_each_workload_gets_the_dag_volume_and_the_database_env_beside_the_charts_own(deployed, cluster,
-                                                                                     deployment):
+def test_each_workload_gets_the_dag_volume_and_the_database_env_beside_the_charts_own(deployed, cluster, deployment):
     spec = live(cluster, "deployment", deployment)["spec"]["template"]["spec"]
     (container,) = spec["containers"]
     assert container["name"] == WORKLOADS[deployment] and container["image"] == AIRFLOW_IMAGE
@@ -94,8 +102,12 @@ def test_each_workload_gets_the_dag_volume_and_the_database_env_beside_the_chart
 def test_the_secret_has_both_key_variants(deployed, cluster):
     data = live(cluster, "secret", "yellowlive-postgres-credentials")["data"]
     decoded = {key: base64.b64decode(value).decode() for key, value in data.items()}
-    assert decoded == {"username": "yellowlive_airflow", "password": LOGIN_PASSWORD,
-                       "postgres_USER": "yellowlive_airflow", "postgres_PASSWORD": LOGIN_PASSWORD}
+    assert decoded == {
+        "username": "yellowlive_airflow",
+        "password": LOGIN_PASSWORD,
+        "postgres_USER": "yellowlive_airflow",
+        "postgres_PASSWORD": LOGIN_PASSWORD,
+    }
 
 
 def test_the_configmap_holds_exactly_the_locally_rendered_dag_file(deployed, cluster):
@@ -108,9 +120,23 @@ def test_the_configmap_holds_exactly_the_locally_rendered_dag_file(deployed, clu
 def test_a_password_change_updates_the_secret_in_place_without_a_moment_of_absence(deployed, cluster):
     before = live(cluster, "secret", "yellowlive-postgres-credentials")["metadata"]["uid"]
     watch = subprocess.Popen(
-        ["kubectl", "--kubeconfig", str(cluster.kubeconfig), "-n", NAMESPACE, "get", "secret",
-         "yellowlive-postgres-credentials", "--watch", "--output-watch-events", "-o", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [
+            "kubectl",
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "-n",
+            NAMESPACE,
+            "get",
+            "secret",
+            "yellowlive-postgres-credentials",
+            "--watch",
+            "--output-watch-events",
+            "-o",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
         env={**os.environ, "KUBECACHEDIR": str(cluster.folder / "cache")},
     )
     try:

@@ -27,10 +27,13 @@ def test_a_program_that_mangles_the_hostname_is_stopped_by_policy(local_stack):
     project, _ = local_stack
     module = project.root / "components" / "airflow_workloads.py"
     original = module.read_text()
-    module.write_text(original.replace(
-        '"value": settings.merge_db_host}',
-        '"value": __import__("components.naming").naming.to_k8s_name(settings.merge_db_host + ".svc.cluster.local")}',
-    ))
+    module.write_text(
+        original.replace(
+            '"value": settings.merge_db_host}',
+            '"value": __import__("components.naming").naming.to_k8s_name('
+            'settings.merge_db_host + ".svc.cluster.local")}',
+        )
+    )
     try:
         result = preview_with_policies(project)
     finally:

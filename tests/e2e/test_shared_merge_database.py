@@ -44,8 +44,7 @@ def stacks(tmp_path_factory, pulumi_env, server) -> Project:
         project.pulumi("stack", "init", stack)
         set_config(project, stack, renderManifestsTo=str(root / "build" / stack), adminHost=server.host)
         set_config(project, stack, "--type", "int", adminPort=str(server.port))
-        set_config(project, stack, "--secret", mergeDbPassword=login_password(stack),
-                   adminPassword=server.password)
+        set_config(project, stack, "--secret", mergeDbPassword=login_password(stack), adminPassword=server.password)
     return project
 
 
@@ -102,8 +101,9 @@ def test_live_creates_the_database_and_forensic_only_its_role_grants_and_table(s
 
 
 def test_a_login_role_cannot_read_the_other_platforms_table(stacks, server):
-    with psycopg.connect(server.conninfo(DATABASE, user="yellowforensic_airflow",
-                                         password=login_password("yellowforensic"))) as conn:
+    with psycopg.connect(
+        server.conninfo(DATABASE, user="yellowforensic_airflow", password=login_password("yellowforensic"))
+    ) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT count(*) FROM yellowlive_airflow_dsg")
 

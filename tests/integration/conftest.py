@@ -10,7 +10,7 @@ import pytest
 
 from devtools.embedded_pg import EmbeddedPostgres
 
-ADMIN_PASSWORD = "admin-It's-\"quoted\"-pw"
+ADMIN_PASSWORD = 'admin-It\'s-"quoted"-pw'
 
 
 def free_port() -> int:

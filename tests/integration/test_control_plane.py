@@ -39,11 +39,18 @@ def cluster(tmp_path_factory, toolchain_bin) -> ControlPlane:
         yield cluster
 
 
-def kubectl(cluster: ControlPlane, *args: str, stdin: str | None = None, check: bool = True,
-            kubeconfig: str | None = None) -> subprocess.CompletedProcess:
+def kubectl(
+    cluster: ControlPlane, *args: str, stdin: str | None = None, check: bool = True, kubeconfig: str | None = None
+) -> subprocess.CompletedProcess:
     env = {**os.environ, "KUBECACHEDIR": str(cluster.folder / "kube-cache")}
-    result = subprocess.run(["kubectl", "--kubeconfig", kubeconfig or str(cluster.kubeconfig), *args],
-                            input=stdin, capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run(
+        ["kubectl", "--kubeconfig", kubeconfig or str(cluster.kubeconfig), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -64,8 +71,18 @@ def test_a_deployment_with_no_replicas_rolls_out_without_a_kubelet(cluster):
 def test_the_chart_starting_point_is_applied_under_the_charts_field_manager(cluster):
     apply_chart(cluster.kubeconfig, "airflow-chart-test")
     for deployment, container in WORKLOADS.items():
-        live = json.loads(kubectl(cluster, "-n", "airflow-chart-test", "get", f"deployment/{deployment}",
-                                  "-o", "json", "--show-managed-fields").stdout)
+        live = json.loads(
+            kubectl(
+                cluster,
+                "-n",
+                "airflow-chart-test",
+                "get",
+                f"deployment/{deployment}",
+                "-o",
+                "json",
+                "--show-managed-fields",
+            ).stdout
+        )
         (spec_container,) = live["spec"]["template"]["spec"]["containers"]
         assert spec_container["name"] == container
         assert [e["name"] for e in spec_container["env"]] == ["AIRFLOW__CORE__EXECUTOR"]
@@ -98,14 +115,18 @@ STARTER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("ending", ["raise RuntimeError('a test failed')", "import time; time.sleep(600)"],
-                         ids=["exception", "killed"])
+@pytest.mark.parametrize(
+    "ending", ["raise RuntimeError('a test failed')", "import time; time.sleep(600)"], ids=["exception", "killed"]
+)
 def test_no_process_outlives_the_process_that_started_the_control_plane(tmp_path, toolchain_bin, ending):
     """Whether the starting process ends with an unhandled exception or is killed outright, the kernel
     takes etcd, the API server and the controller-manager with it."""
     starter = subprocess.Popen(
         [sys.executable, "-c", STARTER.replace("{ending}", ending), str(tmp_path / "cp"), str(toolchain_bin)],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     pids = json.loads(starter.stdout.readline())
     assert sorted(pids) == ["etcd", "kube-apiserver", "kube-controller-manager"]
@@ -120,8 +141,13 @@ def test_no_process_outlives_the_process_that_started_the_control_plane(tmp_path
 
 def test_the_command_leaves_the_control_plane_running_until_stopped(tmp_path, toolchain_bin):
     def command(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "devtools.control_plane", *args, "--dir", str(tmp_path)],
-                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "devtools.control_plane", *args, "--dir", str(tmp_path)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     started = command("start", "--bin", str(toolchain_bin))
     assert started.returncode == 0, started.stdout + started.stderr

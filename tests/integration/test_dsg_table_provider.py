@@ -62,7 +62,8 @@ def test_create_makes_the_designed_table_with_its_index_and_rows(props, db):
     result = provider.create(props({"Store1": row("Store1"), "Store2": row("Store2", "disabled")}))
     columns = db.execute(
         "SELECT column_name, data_type, character_maximum_length FROM information_schema.columns "
-        "WHERE table_name = %s ORDER BY ordinal_position", (TABLE,)
+        "WHERE table_name = %s ORDER BY ordinal_position",
+        (TABLE,),
     ).fetchall()
     assert columns == [
         ("stream_key", "character varying", 255),
@@ -73,7 +74,8 @@ def test_create_makes_the_designed_table_with_its_index_and_rows(props, db):
     ]
     primary_key = db.execute(
         "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-        "WHERE i.indrelid = %s::regclass AND i.indisprimary", (TABLE,)
+        "WHERE i.indrelid = %s::regclass AND i.indisprimary",
+        (TABLE,),
     ).fetchall()
     assert primary_key == [("stream_key",)]
     indexes = [r[0] for r in db.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", (TABLE,))]

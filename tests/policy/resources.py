@@ -42,25 +42,43 @@ def platform(**changes: Any) -> dict[str, Any]:
 
 
 def secret(string_data: dict[str, str] | None = None, **metadata: Any) -> dict[str, Any]:
-    data = string_data if string_data is not None else {
-        "username": "yellowlive_airflow", "password": PASSWORD,
-        "postgres_USER": "yellowlive_airflow", "postgres_PASSWORD": PASSWORD,
-    }
+    data = (
+        string_data
+        if string_data is not None
+        else {
+            "username": "yellowlive_airflow",
+            "password": PASSWORD,
+            "postgres_USER": "yellowlive_airflow",
+            "postgres_PASSWORD": PASSWORD,
+        }
+    )
     return {
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": SECRET_NAME, "namespace": "ns-kub-pg-test",
-                     "labels": {"app.kubernetes.io/part-of": "datasurface-yellow",
-                                "datasurface.io/platform": PLATFORM}, **metadata},
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": SECRET_NAME,
+            "namespace": "ns-kub-pg-test",
+            "labels": {"app.kubernetes.io/part-of": "datasurface-yellow", "datasurface.io/platform": PLATFORM},
+            **metadata,
+        },
         "stringData": data,
     }
 
 
 def configmap(data: dict[str, str] | None = None, name: str = CONFIGMAP_NAME, **labels: str) -> dict[str, Any]:
     return {
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": "ns-kub-pg-test",
-                     "labels": {"app.kubernetes.io/part-of": "datasurface-yellow",
-                                "datasurface.io/platform": PLATFORM, **labels}},
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": "ns-kub-pg-test",
+            "labels": {
+                "app.kubernetes.io/part-of": "datasurface-yellow",
+                "datasurface.io/platform": PLATFORM,
+                **labels,
+            },
+        },
         "data": data if data is not None else {DAG_FILE: DAG_SOURCE},
     }
 
@@ -75,17 +93,34 @@ def good_env() -> list[dict[str, Any]]:
     ]
 
 
-def patch(env: list[dict[str, Any]] | None = None, kind: str = "Deployment", config_map: str = CONFIGMAP_NAME,
-          field_manager: str = f"datasurface-{PLATFORM}") -> dict[str, Any]:
+def patch(
+    env: list[dict[str, Any]] | None = None,
+    kind: str = "Deployment",
+    config_map: str = CONFIGMAP_NAME,
+    field_manager: str = f"datasurface-{PLATFORM}",
+) -> dict[str, Any]:
     return {
-        "apiVersion": "apps/v1", "kind": kind,
-        "metadata": {"name": "airflow-scheduler", "namespace": "ns-kub-pg-test",
-                     "annotations": {"pulumi.com/patchFieldManager": field_manager}},
-        "spec": {"template": {"spec": {
-            "containers": [{"name": "airflow-scheduler", "env": good_env() if env is None else env,
-                            "volumeMounts": [{"name": CONFIGMAP_NAME, "mountPath": f"/opt/airflow/dags/{PLATFORM}"}]}],
-            "volumes": [{"name": CONFIGMAP_NAME, "configMap": {"name": config_map}}],
-        }}},
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": {
+            "name": "airflow-scheduler",
+            "namespace": "ns-kub-pg-test",
+            "annotations": {"pulumi.com/patchFieldManager": field_manager},
+        },
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "airflow-scheduler",
+                            "env": good_env() if env is None else env,
+                            "volumeMounts": [{"name": CONFIGMAP_NAME, "mountPath": f"/opt/airflow/dags/{PLATFORM}"}],
+                        }
+                    ],
+                    "volumes": [{"name": CONFIGMAP_NAME, "configMap": {"name": config_map}}],
+                }
+            }
+        },
     }
 
 

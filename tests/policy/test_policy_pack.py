@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+import yellow_policies as yp
 from google.protobuf import struct_pb2
 from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-import yellow_policies as yp
 from tests.policy import resources as r
 from tests.program_harness import STACKS, run_program
 
@@ -41,8 +41,9 @@ def pack():
 
 
 def servicer(pack):
-    return _PolicyAnalyzerServicer(pack.PACK_NAME, "0.1.0", pack.policies(), EnforcementLevel.MANDATORY,
-                                   None, None, None, None, None, None, None)
+    return _PolicyAnalyzerServicer(
+        pack.PACK_NAME, "0.1.0", pack.policies(), EnforcementLevel.MANDATORY, None, None, None, None, None, None, None
+    )
 
 
 def as_struct(props: dict) -> struct_pb2.Struct:
@@ -65,9 +66,12 @@ def analyze_each(service, stack: str, resources) -> list:
 
 
 def analyze_stack(service, stack: str, resources) -> list:
-    request = proto.AnalyzeStackRequest(resources=[
-        proto.AnalyzerResource(type=typ, properties=as_struct(props), urn=urn(stack, typ, name), name=name)
-        for typ, name, props in resources])
+    request = proto.AnalyzeStackRequest(
+        resources=[
+            proto.AnalyzerResource(type=typ, properties=as_struct(props), urn=urn(stack, typ, name), name=name)
+            for typ, name, props in resources
+        ]
+    )
     return list(service.AnalyzeStack(request, None).diagnostics)
 
 
@@ -85,6 +89,7 @@ def with_host(resources, host: str):
 
 
 # --- the pack's files -------------------------------------------------------------------------
+
 
 def test_the_pack_pins_the_policy_sdk_and_the_programs_pulumi():
     pins = (POLICY_DIR / "requirements.txt").read_text().split()
@@ -114,6 +119,7 @@ def test_reviews_are_kept_per_stack_and_project(pack):
 
 
 # --- the real program's resources, under mocks ------------------------------------------------
+
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_programs_resources_pass_every_policy(runs, stack):
@@ -155,13 +161,20 @@ def test_resources_seen_before_any_platform_are_flagged(runs):
 
 
 def test_two_platforms_in_one_stack_are_flagged():
-    other = r.platform(platform="yellowforensic", mergeDbHost=r.HOST, dsgTable="yellowforensic_airflow_dsg",
-                       dagIdPrefix="yellowforensic__", factoryDagId="yellowforensic_factory_dag",
-                       configMap="yellowforensic-factory-dag", credentialsSecret="yellowforensic-c",
-                       fieldManager="datasurface-yellowforensic")
+    other = r.platform(
+        platform="yellowforensic",
+        mergeDbHost=r.HOST,
+        dsgTable="yellowforensic_airflow_dsg",
+        dagIdPrefix="yellowforensic__",
+        factoryDagId="yellowforensic_factory_dag",
+        configMap="yellowforensic-factory-dag",
+        credentialsSecret="yellowforensic-c",
+        fieldManager="datasurface-yellowforensic",
+    )
     violations = yp.review_resources([(yp.PLATFORM_TYPE, "a", r.platform()), (yp.PLATFORM_TYPE, "b", other)])
     assert [v.message for v in violations] == [
-        "this stack declares more than one platform (yellowforensic, yellowlive); one stack deploys one"]
+        "this stack declares more than one platform (yellowforensic, yellowlive); one stack deploys one"
+    ]
 
 
 def test_the_stack_policy_finds_the_secrets_password_in_a_configmap(pack):
@@ -169,15 +182,17 @@ def test_the_stack_policy_finds_the_secrets_password_in_a_configmap(pack):
     resources = [(yp.SECRET_TYPE, "s", r.secret()), (yp.CONFIGMAP_TYPE, "c", leaked)]
     diagnostics = analyze_stack(servicer(pack), "yellowlive", resources)
     assert [(d.policyName, d.urn) for d in diagnostics] == [
-        (yp.STACK_POLICY_NAME, urn("yellowlive", yp.CONFIGMAP_TYPE, "c"))]
+        (yp.STACK_POLICY_NAME, urn("yellowlive", yp.CONFIGMAP_TYPE, "c"))
+    ]
     assert "contains the password of a Secret of this stack" in diagnostics[0].message
     assert r.PASSWORD not in diagnostics[0].message
 
 
 def test_the_stack_policy_finds_the_secrets_password_in_an_env_value():
     env = r.with_env("DATASURFACE_POSTGRES_URL", {"value": f"postgresql://u:{r.PASSWORD}@h/db"})
-    violations = yp.review_resources([(yp.PLATFORM_TYPE, "p", r.platform()), (yp.SECRET_TYPE, "s", r.secret()),
-                                      (HOST_PATCH, "w", r.patch(env))])
+    violations = yp.review_resources(
+        [(yp.PLATFORM_TYPE, "p", r.platform()), (yp.SECRET_TYPE, "s", r.secret()), (HOST_PATCH, "w", r.patch(env))]
+    )
     assert [(v.policy, v.resource) for v in violations] == [(yp.STACK_POLICY_NAME, "w")]
     assert "env DATASURFACE_POSTGRES_URL contains the password of a Secret" in violations[0].message
 
@@ -198,8 +213,9 @@ def test_values_unknown_during_a_preview_do_not_stop_the_checks(pack):
 
 def test_the_pack_starts_as_the_engine_starts_it_and_announces_its_port():
     """`python -m pulumi.policy <engine> <pack>` (what the CLI runs, here through run_pack.sh) serves the pack."""
-    process = subprocess.Popen([str(POLICY_DIR / "run_pack.sh"), "127.0.0.1:1"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(POLICY_DIR / "run_pack.sh"), "127.0.0.1:1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         ready, _, _ = select.select([process.stdout], [], [], 60)
         assert ready, "the policy pack did not announce a port within 60 s"

@@ -30,8 +30,11 @@ def test_the_owning_stack_adopts_a_database_that_already_exists():
 def test_a_stack_relying_on_another_stacks_database_is_refused_until_it_exists():
     run = prepare_run("yellowforensic")
     run.database_exists = False
-    with pytest.raises(Exception, match="createDatabase is false, and database 'datasurface_merge' does not "
-                                        "exist at localhost:15432: apply the stack that creates it"):
+    with pytest.raises(
+        Exception,
+        match="createDatabase is false, and database 'datasurface_merge' does not "
+        "exist at localhost:15432: apply the stack that creates it",
+    ):
         execute(run)
     assert run.resources == []
 

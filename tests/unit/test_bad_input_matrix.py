@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import yaml
@@ -43,6 +43,7 @@ yp = _load_policies()
 
 
 # --- reading the table ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Row:
@@ -99,6 +100,7 @@ def test_the_matrix_lists_every_step_and_unique_rows():
 
 # --- settings validation: the program, run under mocks ----------------------------------------
 
+
 @pytest.mark.parametrize("row", rows_of("settings validation"), ids=lambda row: row.id)
 def test_a_settings_row_stops_the_program_with_its_message(row):
     overrides = yaml.safe_load(code(row.bad_input))
@@ -111,6 +113,7 @@ def test_a_settings_row_stops_the_program_with_its_message(row):
 
 
 # --- policy: the pack's functions over the resources the row describes ------------------------
+
 
 def _platform() -> tuple:
     return (yp.PLATFORM_TYPE, STACK, r.platform())
@@ -130,14 +133,25 @@ CRAFTED: dict[str, Callable[[], list[tuple]]] = {
     "P2": lambda: _patch(r.with_env(HOST, {"value": "pg-data.ns-kub-pg-prod.svc.cluster.local"})),
     "P3": lambda: _patch([e for e in r.good_env() if e["name"] != HOST]),
     "P4": lambda: [_platform(), (yp.SECRET_TYPE, "credentials", r.secret({"username": "u", "password": "p1234567"}))],
-    "P5": lambda: [_platform(), (yp.SECRET_TYPE, "credentials",
-                                 r.secret({"postgres_USER": "u", "postgres_PASSWORD": "p1234567"}))],
-    "P6": lambda: [_platform(), (yp.SECRET_TYPE, "credentials", r.secret({
-        "username": "u", "password": "", "postgres_USER": "u", "postgres_PASSWORD": ""}))],
+    "P5": lambda: [
+        _platform(),
+        (yp.SECRET_TYPE, "credentials", r.secret({"postgres_USER": "u", "postgres_PASSWORD": "p1234567"})),
+    ],
+    "P6": lambda: [
+        _platform(),
+        (
+            yp.SECRET_TYPE,
+            "credentials",
+            r.secret({"username": "u", "password": "", "postgres_USER": "u", "postgres_PASSWORD": ""}),
+        ),
+    ],
     "P7": lambda: _patch(r.with_env("postgres_PASSWORD", {"value": "hunter2hunter2"})),
     "P8": lambda: _with_dag(r.DAG_SOURCE + 'CONNECTION = {"password": "hunter2hunter2"}\n'),
-    "P9": lambda: [_platform(), (yp.SECRET_TYPE, "credentials", r.secret()),
-                   (yp.CONFIGMAP_TYPE, "dag", r.configmap({r.DAG_FILE: r.DAG_SOURCE + f"# {r.PASSWORD}\n"}))],
+    "P9": lambda: [
+        _platform(),
+        (yp.SECRET_TYPE, "credentials", r.secret()),
+        (yp.CONFIGMAP_TYPE, "dag", r.configmap({r.DAG_FILE: r.DAG_SOURCE + f"# {r.PASSWORD}\n"})),
+    ],
     "P10": lambda: _with_dag(r.DAG_SOURCE + "def broken(:\n"),
     "P11": lambda: _with_dag(r.DAG_SOURCE + "LEDGER = 'yellowforensic_airflow_dsg_ledger'\n"),
     "P12": lambda: [_platform(), (yp.CONFIGMAP_TYPE, "dag", r.configmap(name="yellowforensic-factory-dag"))],
@@ -161,13 +175,15 @@ def test_a_policy_row_is_reported_by_its_policy_with_its_message(row):
 
 # --- engine: named end-to-end tests -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("row", rows_of("engine") + rows_of("admin endpoint"), ids=lambda row: row.id)
 def test_an_engine_or_admin_endpoint_row_names_the_e2e_test_that_checks_it(row):
     test_id = E2E_TEST_ID.match(code(row.checked_by))
     assert test_id, f"{row.id}: 'checked by' must be a tests/e2e test id, not {row.checked_by!r}"
     module = REPO_ROOT / test_id["path"]
     if module.exists():  # once the e2e module is written, the named test must be in it
-        assert re.search(rf"^def {test_id['test']}\(", module.read_text(), re.MULTILINE), \
+        assert re.search(rf"^def {test_id['test']}\(", module.read_text(), re.MULTILINE), (
             f"{row.id}: {test_id['test']} is not in {test_id['path']}"
+        )
     if row.kind == "engine":
         assert code(row.message).startswith(f"Stack '{STACK}' ")

@@ -21,8 +21,21 @@ def settings():
 
 @pytest.mark.parametrize(
     "value",
-    ["plain", "it's", 'say "hi"', "back\\slash", "new\nline", "'''; import os; os.system('x') #",
-     "{{ jinja }}", 42, 3.5, True, None, ["a", 1], {"k": ["v", None]}],
+    [
+        "plain",
+        "it's",
+        'say "hi"',
+        "back\\slash",
+        "new\nline",
+        "'''; import os; os.system('x') #",
+        "{{ jinja }}",
+        42,
+        3.5,
+        True,
+        None,
+        ["a", 1],
+        {"k": ["v", None]},
+    ],
 )
 def test_python_literal_round_trips_any_value_as_data(value):
     assert ast.literal_eval(python_literal(value)) == value

@@ -24,8 +24,14 @@ def rendered(platform: str) -> str:
 def test_rendered_file_compiles_and_names_its_platform_tables_and_factory_dag(platform):
     source = rendered(platform)
     compile(source, f"{platform}_factory_dag.py", "exec")
-    for literal in (platform, f"{platform}_factory_dag", f"{platform}_airflow_dsg", f"{platform}_airflow_dsg_ledger",
-                    f"{platform}_airflow_dsg_audit", f"{platform}-postgres-credentials"):
+    for literal in (
+        platform,
+        f"{platform}_factory_dag",
+        f"{platform}_airflow_dsg",
+        f"{platform}_airflow_dsg_ledger",
+        f"{platform}_airflow_dsg_audit",
+        f"{platform}-postgres-credentials",
+    ):
         assert repr(literal) in source
     other = next(p for p in PLATFORMS if p != platform)
     assert other not in source

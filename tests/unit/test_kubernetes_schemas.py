@@ -58,9 +58,16 @@ def test_pod_template_parts_of_every_patch_validate(stack_run: ProgramRun):
 def test_statefulset_workloads_are_patched_as_statefulsets():
     from tests.program_harness import run_program
 
-    run = run_program("yellowlive", {"airflowWorkloads": [
-        "Deployment/airflow-scheduler:scheduler", "StatefulSet/airflow-worker:worker", "StatefulSet/airflow-triggerer:triggerer",
-    ]})
+    run = run_program(
+        "yellowlive",
+        {
+            "airflowWorkloads": [
+                "Deployment/airflow-scheduler:scheduler",
+                "StatefulSet/airflow-worker:worker",
+                "StatefulSet/airflow-triggerer:triggerer",
+            ]
+        },
+    )
     kinds = sorted((p.typ, p.inputs["metadata"]["name"]) for p in patches(run))
     assert kinds == [
         ("kubernetes:apps/v1:DeploymentPatch", "airflow-scheduler"),

@@ -184,7 +184,9 @@ def test_role_and_grants_are_managed_inside_the_merge_database(stack_run):
     grants = stack_run.of_type("postgresql:index/grant:Grant")
     assert {provider_database(stack_run, g) for g in grants} == {merge_db}
     assert sorted((g.inputs["objectType"], tuple(g.inputs["privileges"])) for g in grants) == [
-        ("database", ("CONNECT", "CREATE", "TEMPORARY")), ("schema", ("USAGE", "CREATE"))]
+        ("database", ("CONNECT", "CREATE", "TEMPORARY")),
+        ("schema", ("USAGE", "CREATE")),
+    ]
     for database in stack_run.of_type("postgresql:index/database:Database"):
         assert provider_database(stack_run, database) == "postgres"
 
@@ -212,6 +214,7 @@ def test_stack_outputs_name_the_platform_parts(stack_run):
 
 # --- live and forensic side by side on the same Airflow --------------------------------------
 
+
 def _names(run: ProgramRun) -> dict[str, str]:
     patch = patches(run)[0]
     return {
@@ -235,7 +238,9 @@ def test_live_and_forensic_never_share_a_name(stack_runs):
 def test_live_and_forensic_patches_of_one_workload_can_be_co_owned(stack_runs):
     """Entries both stacks set on the same container must be identical, or server-side apply conflicts."""
     live = {(p.inputs["metadata"]["name"], c["name"]): env_of(c) for p, c in containers(stack_runs["yellowlive"])}
-    forensic = {(p.inputs["metadata"]["name"], c["name"]): env_of(c) for p, c in containers(stack_runs["yellowforensic"])}
+    forensic = {
+        (p.inputs["metadata"]["name"], c["name"]): env_of(c) for p, c in containers(stack_runs["yellowforensic"])
+    }
     common = set(live) & set(forensic)
     assert common, "the two stacks are meant to patch the same Airflow"
     for workload in common:

@@ -55,24 +55,43 @@ def test_hostname_is_kept_verbatim():
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"mergeDbHost": "pg-datans-kub-pg-testsvcclusterlocal"},
-         "datasurface-yellow:mergeDbHost = 'pg-datans-kub-pg-testsvcclusterlocal': not a valid hostname: it looks like a cluster DNS name with its dots removed"),
+        (
+            {"mergeDbHost": "pg-datans-kub-pg-testsvcclusterlocal"},
+            "datasurface-yellow:mergeDbHost = 'pg-datans-kub-pg-testsvcclusterlocal': not a valid hostname: "
+            "it looks like a cluster DNS name with its dots removed",
+        ),
         ({"mergeDbHost": "pg_data.svc"}, "datasurface-yellow:mergeDbHost = 'pg_data.svc': not a valid hostname"),
         ({"adminHost": "bad host"}, "datasurface-yellow:adminHost = 'bad host': not a valid hostname"),
         ({"mergeDbPort": "70000"}, "datasurface-yellow:mergeDbPort = '70000': port must be between 1 and 65535"),
         ({"adminPort": "0"}, "datasurface-yellow:adminPort = '0': port must be between 1 and 65535"),
         ({"mergeDbPort": "fivefour"}, "datasurface-yellow:mergeDbPort = 'fivefour': must be an integer"),
-        ({"platform": "yellowpurple"}, "datasurface-yellow:platform = 'yellowpurple': unknown platform; expected one of yellowlive, yellowforensic"),
+        (
+            {"platform": "yellowpurple"},
+            "datasurface-yellow:platform = 'yellowpurple': unknown platform; "
+            "expected one of yellowlive, yellowforensic",
+        ),
         ({"mergeDbPassword": None}, "datasurface-yellow:mergeDbPassword is a required secret but not set"),
         ({"adminPassword": ""}, "datasurface-yellow:adminPassword is set but empty"),
         ({"mergeDbPassword": "   "}, "datasurface-yellow:mergeDbPassword is set but empty"),
         ({"namespace": None}, "datasurface-yellow:namespace is required but not set"),
         ({"namespace": "NS.kub"}, "datasurface-yellow:namespace = 'NS.kub': not a valid Kubernetes namespace name"),
-        ({"mergeDbName": "datasurface-merge"}, "datasurface-yellow:mergeDbName = 'datasurface-merge': must be a lower-case SQL identifier"),
-        ({"credentialName": "pg-cred"}, "datasurface-yellow:credentialName = 'pg-cred': must be letters, digits and '_'"),
+        (
+            {"mergeDbName": "datasurface-merge"},
+            "datasurface-yellow:mergeDbName = 'datasurface-merge': must be a lower-case SQL identifier",
+        ),
+        (
+            {"credentialName": "pg-cred"},
+            "datasurface-yellow:credentialName = 'pg-cred': must be letters, digits and '_'",
+        ),
         ({"adminSslMode": "prefer"}, "datasurface-yellow:adminSslMode = 'prefer': must be one of disable, require"),
-        ({"airflowWorkloads": ["Pod/airflow-scheduler"]}, "datasurface-yellow:airflowWorkloads = 'Pod/airflow-scheduler': each entry must be"),
-        ({"airflowWorkloads": ["Deployment/a", "Deployment/a"]}, "datasurface-yellow:airflowWorkloads = 'Deployment/a': workload listed twice"),
+        (
+            {"airflowWorkloads": ["Pod/airflow-scheduler"]},
+            "datasurface-yellow:airflowWorkloads = 'Pod/airflow-scheduler': each entry must be",
+        ),
+        (
+            {"airflowWorkloads": ["Deployment/a", "Deployment/a"]},
+            "datasurface-yellow:airflowWorkloads = 'Deployment/a': workload listed twice",
+        ),
         ({"dagsFolder": "dags"}, "datasurface-yellow:dagsFolder = 'dags': must be an absolute path"),
         ({"createDatabase": "maybe"}, "datasurface-yellow:createDatabase = 'maybe': must be true or false"),
     ],
@@ -92,17 +111,32 @@ def stream(**fields):
         (["not json"], "datasurface-yellow:seedStreams[0] = 'not json': is not valid JSON"),
         (['["Store1"]'], "datasurface-yellow:seedStreams[0] = '[\"Store1\"]': must be a JSON object"),
         ([stream(config={"store_name": "S"})], "datasurface-yellow:seedStreams[0] = "),
-        ([stream(stream_key="Store 1", config={"store_name": "S"})],
-         "datasurface-yellow:seedStreams[0] = 'Store 1': stream key cannot form DAG id 'yellowlive__Store 1_ingestion'"),
-        ([stream(stream_key="S1", config={"store_name": "S"}), stream(stream_key="S1", config={"store_name": "T"})],
-         "datasurface-yellow:seedStreams[1] = 'S1': duplicate stream key"),
-        ([stream(stream_key="S1", config="{}")], "datasurface-yellow:seedStreams[0] = '{}': config of stream 'S1' must be a JSON object"),
-        ([stream(stream_key="S1", config={"schedule_string": "@daily"})],
-         "datasurface-yellow:seedStreams[0] = {'schedule_string': '@daily'}: config of stream 'S1' lacks a non-empty 'store_name'"),
-        ([stream(stream_key="S1", status="paused", config={"store_name": "S"})],
-         "datasurface-yellow:seedStreams[0] = 'paused': status of stream 'S1' must be one of active, disabled"),
-        ([stream(stream_key="S1", config={"store_name": "S"}, store_name="S")],
-         "datasurface-yellow:seedStreams[0] = ['store_name']: unknown fields in stream 'S1'"),
+        (
+            [stream(stream_key="Store 1", config={"store_name": "S"})],
+            "datasurface-yellow:seedStreams[0] = 'Store 1': "
+            "stream key cannot form DAG id 'yellowlive__Store 1_ingestion'",
+        ),
+        (
+            [stream(stream_key="S1", config={"store_name": "S"}), stream(stream_key="S1", config={"store_name": "T"})],
+            "datasurface-yellow:seedStreams[1] = 'S1': duplicate stream key",
+        ),
+        (
+            [stream(stream_key="S1", config="{}")],
+            "datasurface-yellow:seedStreams[0] = '{}': config of stream 'S1' must be a JSON object",
+        ),
+        (
+            [stream(stream_key="S1", config={"schedule_string": "@daily"})],
+            "datasurface-yellow:seedStreams[0] = {'schedule_string': '@daily'}: "
+            "config of stream 'S1' lacks a non-empty 'store_name'",
+        ),
+        (
+            [stream(stream_key="S1", status="paused", config={"store_name": "S"})],
+            "datasurface-yellow:seedStreams[0] = 'paused': status of stream 'S1' must be one of active, disabled",
+        ),
+        (
+            [stream(stream_key="S1", config={"store_name": "S"}, store_name="S")],
+            "datasurface-yellow:seedStreams[0] = ['store_name']: unknown fields in stream 'S1'",
+        ),
     ],
 )
 def test_bad_seed_streams_are_rejected_naming_the_entry(streams, expected):
@@ -111,9 +145,9 @@ def test_bad_seed_streams_are_rejected_naming_the_entry(streams, expected):
 
 
 def test_unknown_config_keys_of_a_stream_are_kept():
-    settings = parse_settings(valid_raw(seedStreams=[
-        stream(stream_key="S1", config={"store_name": "S", "future_option": {"x": 1}})
-    ]))
+    settings = parse_settings(
+        valid_raw(seedStreams=[stream(stream_key="S1", config={"store_name": "S", "future_option": {"x": 1}})])
+    )
     assert settings.streams[0].config["future_option"] == {"x": 1}
 
 

@@ -42,8 +42,12 @@ def capture_logs() -> Records:
 
 def env_entry(var) -> dict:
     ref = var.value_from.secret_key_ref if var.value_from else None
-    return {"name": var.name, "value": var.value,
-            "secret_name": ref.name if ref else None, "secret_key": ref.key if ref else None}
+    return {
+        "name": var.name,
+        "value": var.value,
+        "secret_name": ref.name if ref else None,
+        "secret_key": ref.key if ref else None,
+    }
 
 
 def pod_report(task) -> dict:
@@ -63,8 +67,13 @@ def pod_report(task) -> dict:
 def task_report(task) -> dict:
     report = {"task_id": task.task_id, "task_type": task.task_type}
     if task.task_type == "KubernetesPodOperator":
-        report.update(namespace=task.namespace, image=task.image, cmds=list(task.cmds),
-                      arguments=list(task.arguments), pod=pod_report(task))
+        report.update(
+            namespace=task.namespace,
+            image=task.image,
+            cmds=list(task.cmds),
+            arguments=list(task.arguments),
+            pod=pod_report(task),
+        )
     return report
 
 

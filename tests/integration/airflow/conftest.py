@@ -22,7 +22,6 @@ import pytest
 from psycopg import sql
 
 from components import dsg_sql
-
 from components.factory_dag import factory_dag_values, render_factory_dag
 from components.settings import parse_settings
 from tests.integration.conftest import free_port
@@ -36,7 +35,7 @@ DRIVER_TIMEOUT = 180
 NAMESPACE = "ns-kub-pg-test"
 JOB_IMAGE = "datasurface/datasurface:1.0.0"
 ROLE = "factory_dag_tests"
-ROLE_PASSWORD = "fac'tory \"pw\" 1"
+ROLE_PASSWORD = 'fac\'tory "pw" 1'
 KUBECONFIG = """apiVersion: v1
 kind: Config
 clusters: [{name: test, cluster: {server: "https://127.0.0.1:9"}}]
@@ -50,6 +49,7 @@ users: [{name: test, user: {token: not-used}}]
 # The Airflow interpreter
 # ---------------------------------------------------------------------------------------------
 
+
 def airflow_python_path() -> Path:
     return Path(os.environ.get("AIRFLOW_PYTHON") or REPO_ROOT / ".venv-airflow" / "bin" / "python")
 
@@ -59,16 +59,22 @@ def airflow_python() -> Path:
     """The Airflow virtualenv's python; the tests fail (never skip) when it is missing."""
     python = airflow_python_path()
     if not python.exists():
-        pytest.fail(f"no Airflow python at {python}: run `bash scripts/setup_airflow_env.sh` "
-                    "(or set AIRFLOW_PYTHON to an interpreter with requirements/airflow.txt installed)")
+        pytest.fail(
+            f"no Airflow python at {python}: run `bash scripts/setup_airflow_env.sh` "
+            "(or set AIRFLOW_PYTHON to an interpreter with requirements/airflow.txt installed)"
+        )
     probe = subprocess.run(
         [str(python), "-c", "import importlib.metadata as m; print(m.version('apache-airflow'))"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     version = probe.stdout.strip()
     if probe.returncode != 0 or version != EXPECTED_AIRFLOW:
-        pytest.fail(f"{python} should have apache-airflow=={EXPECTED_AIRFLOW}, found {version or probe.stderr!r}: "
-                    "run `bash scripts/setup_airflow_env.sh`")
+        pytest.fail(
+            f"{python} should have apache-airflow=={EXPECTED_AIRFLOW}, found {version or probe.stderr!r}: "
+            "run `bash scripts/setup_airflow_env.sh`"
+        )
     return python
 
 
@@ -76,14 +82,16 @@ def airflow_python() -> Path:
 # The merge database
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def statement_log(postgres_server):
     """Log every statement of the factory's role, prefixed with its database and application name."""
     with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,)).fetchone()
         verb = "ALTER" if exists else "CREATE"
-        conn.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
-            sql.Identifier(ROLE), sql.Literal(ROLE_PASSWORD)))
+        conn.execute(
+            sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(ROLE), sql.Literal(ROLE_PASSWORD))
+        )
         conn.execute(sql.SQL("ALTER ROLE {} SET log_statement = 'all'").format(sql.Identifier(ROLE)))
         conn.execute("ALTER SYSTEM SET log_line_prefix = '%m [%p] db=%d app=%a '")
         conn.execute("SELECT pg_reload_conf()")
@@ -102,8 +110,11 @@ class ServerLog:
             log.seek(since)
             text = log.read().decode("utf-8", "replace")
         tag = f"db={database} app={application} "
-        return [line for line in text.splitlines()
-                if tag in line and ("LOG:  statement:" in line or "LOG:  execute" in line)]
+        return [
+            line
+            for line in text.splitlines()
+            if tag in line and ("LOG:  statement:" in line or "LOG:  execute" in line)
+        ]
 
 
 @dataclass
@@ -136,20 +147,31 @@ class FactoryDb:
         """rows: stream_key -> (config as dict, or raw config_json text, status)."""
         for key, (config, status) in rows.items():
             text = config if isinstance(config, str) or config is None else json.dumps(config)
-            self.execute(sql.SQL("INSERT INTO {} (stream_key, config_json, status) VALUES (%s, %s, %s)")
-                         .format(sql.Identifier(self.table)), (key, text, status))
+            self.execute(
+                sql.SQL("INSERT INTO {} (stream_key, config_json, status) VALUES (%s, %s, %s)").format(
+                    sql.Identifier(self.table)
+                ),
+                (key, text, status),
+            )
 
     def set_status(self, key: str, status: str) -> None:
-        self.execute(sql.SQL("UPDATE {} SET status = %s, updated_at = now() WHERE stream_key = %s")
-                     .format(sql.Identifier(self.table)), (status, key))
+        self.execute(
+            sql.SQL("UPDATE {} SET status = %s, updated_at = now() WHERE stream_key = %s").format(
+                sql.Identifier(self.table)
+            ),
+            (status, key),
+        )
 
     def set_config(self, key: str, config_json: str) -> None:
-        self.execute(sql.SQL("UPDATE {} SET config_json = %s, updated_at = now() WHERE stream_key = %s")
-                     .format(sql.Identifier(self.table)), (config_json, key))
+        self.execute(
+            sql.SQL("UPDATE {} SET config_json = %s, updated_at = now() WHERE stream_key = %s").format(
+                sql.Identifier(self.table)
+            ),
+            (config_json, key),
+        )
 
     def rows_of(self, table: str, columns: str, order: str) -> list[tuple]:
-        return self.execute(sql.SQL("SELECT " + columns + " FROM {} ORDER BY " + order)
-                            .format(sql.Identifier(table)))
+        return self.execute(sql.SQL("SELECT " + columns + " FROM {} ORDER BY " + order).format(sql.Identifier(table)))
 
 
 def make_factory_db(server, platform: str) -> FactoryDb:
@@ -176,6 +198,7 @@ def factory_db(postgres_server, statement_log) -> FactoryDb:
 # ---------------------------------------------------------------------------------------------
 # The rendered DAG file and the Airflow processes that load it
 # ---------------------------------------------------------------------------------------------
+
 
 def render_dag_file(folder: Path, platform: str) -> Path:
     settings = parse_settings(valid_raw(platform=platform, namespace=NAMESPACE, jobImage=JOB_IMAGE))
@@ -204,21 +227,26 @@ class AirflowRun:
         return self.root / "cache"
 
     def env(self, **overrides: str | None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("AIRFLOW", "DATASURFACE_", "_AIRFLOW")) and not k.endswith(("_USER", "_PASSWORD"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("AIRFLOW", "DATASURFACE_", "_AIRFLOW")) and not k.endswith(("_USER", "_PASSWORD"))
+        }
         (self.root / "kubeconfig").write_text(KUBECONFIG)
-        env.update({
-            "AIRFLOW_HOME": str(self.root / "airflow-home"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(self.root / "dags"),
-            "KUBECONFIG": str(self.root / "kubeconfig"),
-            "DATASURFACE_POSTGRES_HOST": self.db.server.host,
-            "DATASURFACE_POSTGRES_PORT": str(self.db.server.port),
-            "DATASURFACE_POSTGRES_DATABASE": self.db.name,
-            "postgres_USER": ROLE,
-            "postgres_PASSWORD": ROLE_PASSWORD,
-            "DATASURFACE_DAG_CACHE_DIR": str(self.cache_dir),
-        })
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.root / "airflow-home"),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.root / "dags"),
+                "KUBECONFIG": str(self.root / "kubeconfig"),
+                "DATASURFACE_POSTGRES_HOST": self.db.server.host,
+                "DATASURFACE_POSTGRES_PORT": str(self.db.server.port),
+                "DATASURFACE_POSTGRES_DATABASE": self.db.name,
+                "postgres_USER": ROLE,
+                "postgres_PASSWORD": ROLE_PASSWORD,
+                "DATASURFACE_DAG_CACHE_DIR": str(self.cache_dir),
+            }
+        )
         for key, value in {**self.env_overrides, **overrides}.items():
             if value is None:
                 env.pop(key, None)
@@ -227,8 +255,14 @@ class AirflowRun:
         return env
 
     def run(self, args: list[str], timeout: float = DRIVER_TIMEOUT, **overrides) -> subprocess.CompletedProcess:
-        return subprocess.run([str(self.python), *args], env=self.env(**overrides), cwd=self.root,
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [str(self.python), *args],
+            env=self.env(**overrides),
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def driver(self, *args: str, **overrides) -> dict:
         result = self.run([str(DRIVER), args[0], str(self.dag_file), *args[1:]], **overrides)
@@ -257,13 +291,15 @@ def errors_of(result: dict) -> list[str]:
 # A migrated Airflow metadata database (SQLite), for the CLI and the dag-processor
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def migrated_airflow_db(airflow_python, tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("airflow-home-template")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False")
-    result = subprocess.run([str(airflow_python), "-m", "airflow", "db", "migrate"], env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(airflow_python), "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, f"airflow db migrate failed:\n{result.stderr[-4000:]}"
     return home / "airflow.db"
 
@@ -286,6 +322,7 @@ def free_tcp_port() -> int:
 # ---------------------------------------------------------------------------------------------
 # A TCP server that accepts connections and never answers (a hung database)
 # ---------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def silent_server():

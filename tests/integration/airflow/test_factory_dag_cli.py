@@ -30,8 +30,10 @@ def test_running_the_file_prints_the_dags_commands_and_secret_refs_it_would_crea
     for dag_id in ("yellowlive_factory_dag", "yellowlive__Orders_ds_ingestion", "yellowlive__Store1_ingestion"):
         assert f"  {dag_id}  " in out
     assert "Retired" not in out
-    assert ("command: python -m datasurface.platforms.yellow.jobs --platform-name yellowlive "
-            "--store-name Orders --operation snapshot-merge --dataset-name orders") in out
+    assert (
+        "command: python -m datasurface.platforms.yellow.jobs --platform-name yellowlive "
+        "--store-name Orders --operation snapshot-merge --dataset-name orders"
+    ) in out
     assert "env postgres_PASSWORD <- Secret yellowlive-postgres-credentials key password" in out
     assert "SKIPPED Broken: config_json is not valid JSON" in out
     assert "stream 'Broken' in yellowlive_airflow_dsg skipped" in result.stderr
@@ -42,7 +44,10 @@ def test_json_output_lists_the_same_dags_in_stream_key_order(seeded_run):
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     assert [d["dag_id"] for d in plan["dags"]] == [
-        "yellowlive_factory_dag", "yellowlive__Orders_ds_ingestion", "yellowlive__Store1_ingestion"]
+        "yellowlive_factory_dag",
+        "yellowlive__Orders_ds_ingestion",
+        "yellowlive__Store1_ingestion",
+    ]
     assert plan["source"] == "database"
     assert list(plan["skipped"]) == ["Broken"]
 

@@ -59,23 +59,29 @@ def test_first_sync_reports_every_active_stream_as_created_and_fills_ledger_and_
     assert (summary["updated"], summary["removed"], summary["previous"], summary["active"]) == ([], [], 0, 3)
     assert summary["total_changes"] == 3
     lines = report(result)
-    for line in ("🏭 FACTORY DAG EXECUTION - Dynamic DAG Lifecycle Management", "📍 Platform: yellowlive",
-                 "   🆕 To Create: 3 DAGs", "   ✅ CREATED: yellowlive__A_ingestion", "📊 TOTAL CHANGES: 3",
-                 "📊 ACTIVE DAGS: 3 (after lifecycle management)"):
+    for line in (
+        "🏭 FACTORY DAG EXECUTION - Dynamic DAG Lifecycle Management",
+        "📍 Platform: yellowlive",
+        "   🆕 To Create: 3 DAGs",
+        "   ✅ CREATED: yellowlive__A_ingestion",
+        "📊 TOTAL CHANGES: 3",
+        "📊 ACTIVE DAGS: 3 (after lifecycle management)",
+    ):
         assert line in lines
     assert ledger(db) == {"A": config_hash(A), "B": config_hash(B), "C": config_hash(C)}
-    assert audit(db) == [(k, dag_id(k), "created", None, config_hash(cfg), "run-1")
-                         for k, cfg in (("A", A), ("B", B), ("C", C))]
+    assert audit(db) == [
+        (k, dag_id(k), "created", None, config_hash(cfg), "run-1") for k, cfg in (("A", A), ("B", B), ("C", C))
+    ]
 
 
 def test_next_sync_updates_only_changed_hashes_and_removes_streams_active_at_the_previous_sync(airflow_run):
     db = airflow_run.db
     db.seed({"A": (A, "active"), "B": (B, "active"), "C": (C, "active"), "D": (D, "disabled")})
     airflow_run.sync(run_id="run-1")
-    db.set_config("B", json.dumps(B2))                           # a real change
-    db.set_config("C", C_REFORMATTED)                            # same config, other text
-    db.set_status("A", "disabled")                               # was active at the previous sync
-    db.seed({"E": (E, "active")})                                # new
+    db.set_config("B", json.dumps(B2))  # a real change
+    db.set_config("C", C_REFORMATTED)  # same config, other text
+    db.set_status("A", "disabled")  # was active at the previous sync
+    db.seed({"E": (E, "active")})  # new
     result = airflow_run.sync(run_id="run-2")
     summary = result["summary"]
     assert summary["created"] == [dag_id("E")]
@@ -83,9 +89,14 @@ def test_next_sync_updates_only_changed_hashes_and_removes_streams_active_at_the
     assert summary["removed"] == [dag_id("A")]
     assert (summary["unchanged"], summary["previous"], summary["active"], summary["total_changes"]) == (1, 3, 3, 3)
     lines = report(result)
-    for line in ("   🗑️  REMOVED: yellowlive__A_ingestion", "   🔄 UPDATED: yellowlive__B_ingestion",
-                 f"      → Configuration changed (hash {config_hash(B)[:12]} → {config_hash(B2)[:12]})",
-                 "   ✅ CREATED: yellowlive__E_ingestion", "   🗑️  To Remove: 1 DAGs", "📊 TOTAL CHANGES: 3"):
+    for line in (
+        "   🗑️  REMOVED: yellowlive__A_ingestion",
+        "   🔄 UPDATED: yellowlive__B_ingestion",
+        f"      → Configuration changed (hash {config_hash(B)[:12]} → {config_hash(B2)[:12]})",
+        "   ✅ CREATED: yellowlive__E_ingestion",
+        "   🗑️  To Remove: 1 DAGs",
+        "📊 TOTAL CHANGES: 3",
+    ):
         assert line in lines
     assert ledger(db) == {"B": config_hash(B2), "C": config_hash(C), "E": config_hash(E)}
     assert audit(db)[3:] == [
@@ -109,8 +120,10 @@ def test_sync_task_runs_in_airflow_and_returns_its_summary(airflow_run, airflow_
     with sqlite3.connect(airflow_home / "airflow.db") as meta:
         states = meta.execute("SELECT task_id, state FROM task_instance WHERE dag_id = 'yellowlive_factory_dag'")
         assert states.fetchall() == [("sync_dynamic_dags", "success")]
-        [(value,)] = meta.execute("SELECT value FROM xcom WHERE dag_id = 'yellowlive_factory_dag' "
-                                  "AND task_id = 'sync_dynamic_dags' AND key = 'return_value'").fetchall()
+        [(value,)] = meta.execute(
+            "SELECT value FROM xcom WHERE dag_id = 'yellowlive_factory_dag' "
+            "AND task_id = 'sync_dynamic_dags' AND key = 'return_value'"
+        ).fetchall()
     summary = json.loads(value)
     assert summary["created"] == [dag_id("S1")] and summary["total_changes"] == 1
     assert ledger(airflow_run.db) == {"S1": config_hash({"store_name": "S1"})}
@@ -134,8 +147,14 @@ PROCESSOR_SETTINGS = {
 @contextmanager
 def dag_processor(run, log_path):
     with open(log_path, "w") as log:
-        process = subprocess.Popen([str(run.python), "-m", "airflow", "dag-processor"], env=run.env(**PROCESSOR_SETTINGS),
-                                   cwd=run.root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [str(run.python), "-m", "airflow", "dag-processor"],
+            env=run.env(**PROCESSOR_SETTINGS),
+            cwd=run.root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         yield process
     finally:
@@ -168,7 +187,8 @@ def wait_for(metadata_db, expected: dict[str, bool], process, log_path, timeout:
 
 
 def test_removed_stream_dag_is_absent_from_the_next_parse_and_the_dag_processor_marks_it_stale(
-        airflow_run, airflow_home):
+    airflow_run, airflow_home
+):
     db = airflow_run.db
     db.seed({"Keep": ({"store_name": "Keep"}, "active"), "Drop": ({"store_name": "Drop"}, "active")})
     log_path = airflow_run.root / "dag-processor.log"

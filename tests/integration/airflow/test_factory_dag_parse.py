@@ -18,12 +18,28 @@ from tests.integration.airflow.conftest import (
 pytestmark = pytest.mark.integration
 
 ROWS = {  # inserted in this (unsorted) order
-    "Store1": ({"store_name": "Store1", "schedule_string": "@hourly", "ingestion_type": "sql_snapshot",
-                "datasets": ["customers", "orders"]}, "active"),
-    "Orders_ds": ({"store_name": "Orders", "dataset_name": "orders", "schedule_string": "15 2 * * *",
-                   "ingestion_type": "sql_snapshot"}, "active"),
-    "KafkaStore": ({"store_name": "KafkaStore", "schedule_string": None, "ingestion_type": "kafka",
-                    "kept_unknown_key": {"x": 1}}, "active"),
+    "Store1": (
+        {
+            "store_name": "Store1",
+            "schedule_string": "@hourly",
+            "ingestion_type": "sql_snapshot",
+            "datasets": ["customers", "orders"],
+        },
+        "active",
+    ),
+    "Orders_ds": (
+        {
+            "store_name": "Orders",
+            "dataset_name": "orders",
+            "schedule_string": "15 2 * * *",
+            "ingestion_type": "sql_snapshot",
+        },
+        "active",
+    ),
+    "KafkaStore": (
+        {"store_name": "KafkaStore", "schedule_string": None, "ingestion_type": "kafka", "kept_unknown_key": {"x": 1}},
+        "active",
+    ),
     "Retired": ({"store_name": "Retired", "schedule_string": "@daily"}, "disabled"),
 }
 ACTIVE_IN_ORDER = ["KafkaStore", "Orders_ds", "Store1"]
@@ -97,15 +113,27 @@ def test_factory_dag_is_visible_every_five_minutes_unpaused_with_one_sync_task(s
 
 
 def job_command(platform: str, store: str, *extra: str) -> list[str]:
-    return ["-m", "datasurface.platforms.yellow.jobs", "--platform-name", platform, "--store-name", store,
-            "--operation", "snapshot-merge", *extra]
+    return [
+        "-m",
+        "datasurface.platforms.yellow.jobs",
+        "--platform-name",
+        platform,
+        "--store-name",
+        store,
+        "--operation",
+        "snapshot-merge",
+        *extra,
+    ]
 
 
-@pytest.mark.parametrize("key, store, extra", [
-    ("Store1", "Store1", ()),
-    ("KafkaStore", "KafkaStore", ()),
-    ("Orders_ds", "Orders", ("--dataset-name", "orders")),
-])
+@pytest.mark.parametrize(
+    "key, store, extra",
+    [
+        ("Store1", "Store1", ()),
+        ("KafkaStore", "KafkaStore", ()),
+        ("Orders_ds", "Orders", ("--dataset-name", "orders")),
+    ],
+)
 def test_ingestion_task_runs_the_job_image_in_the_platform_namespace(seeded, key, store, extra):
     platform, result, _ = seeded
     [task] = result["dags"][dag_id(platform, key)]["tasks"]
@@ -125,8 +153,11 @@ def test_pod_reads_the_merge_database_credentials_by_secret_key_ref_never_as_val
         env = result["dags"][dag_id(platform, key)]["tasks"][0]["pod"]["env"]
         refs = {e["name"]: (e["secret_name"], e["secret_key"]) for e in env if e["secret_name"]}
         assert refs == {"postgres_USER": (secret, "username"), "postgres_PASSWORD": (secret, "password")}
-        assert {e["name"] for e in env if e["value"]} >= {"DATASURFACE_POSTGRES_HOST", "DATASURFACE_POSTGRES_PORT",
-                                                          "DATASURFACE_POSTGRES_DATABASE"}
+        assert {e["name"] for e in env if e["value"]} >= {
+            "DATASURFACE_POSTGRES_HOST",
+            "DATASURFACE_POSTGRES_PORT",
+            "DATASURFACE_POSTGRES_DATABASE",
+        }
         assert all(e["value"] != ROLE_PASSWORD for e in env)
 
 

@@ -45,8 +45,9 @@ def test_worker_parse_for_a_disabled_stream_builds_nothing(three_streams):
 
 def test_worker_parse_for_one_stream_uses_the_cache_when_the_database_is_down(three_streams, free_tcp_port):
     assert len(three_streams.parse()["dag_ids"]) == 4  # a full parse writes the cache
-    result = three_streams.parse(parsing_dag_id="yellowlive__S1_ingestion",
-                                 DATASURFACE_POSTGRES_PORT=str(free_tcp_port))
+    result = three_streams.parse(
+        parsing_dag_id="yellowlive__S1_ingestion", DATASURFACE_POSTGRES_PORT=str(free_tcp_port)
+    )
     assert result["dag_ids"] == ["yellowlive__S1_ingestion"]
     [error] = errors_of(result)
     assert "using the last good configuration" in error and "(1 active streams)" in error

@@ -95,6 +95,13 @@ def test_broken_rows_are_skipped_with_an_error_naming_their_stream_and_the_rest_
     for key in BROKEN:
         assert sum(f"stream {key!r} in yellowlive_airflow_dsg skipped" in e for e in errors) == 1, key
     reasons = " ".join(errors)
-    for reason in ("not valid JSON", "no store_name", "must be a JSON object", "config_json is empty",
-                   "every tuesday", "dataset_name must be a string", "is not valid"):
+    for reason in (
+        "not valid JSON",
+        "no store_name",
+        "must be a JSON object",
+        "config_json is empty",
+        "every tuesday",
+        "dataset_name must be a string",
+        "is not valid",
+    ):
         assert reason in reasons
