@@ -1,6 +1,6 @@
 """Server-side-apply patches that give each Airflow workload the factory DAG and its database.
 
-Each platform's stack patches with its own field manager. Entries are keyed lists in Kubernetes
+Each patch applies under its own field manager, which the provider generates. Entries are keyed lists in Kubernetes
 (env by name, volumes by name, volumeMounts by mountPath), so:
 - per-platform entries (the DAG volume, its mount, the credential env vars) have distinct keys and
   each stack owns only its own;
@@ -66,11 +66,10 @@ def pod_template_patch(settings: Settings, workload: Workload) -> dict[str, Any]
 
 
 def patch_metadata(settings: Settings, workload: Workload) -> dict[str, Any]:
-    return {
-        "name": workload.name,
-        "namespace": settings.namespace,
-        "annotations": {"pulumi.com/patchFieldManager": settings.names.field_manager},
-    }
+    # No `pulumi.com/patchFieldManager` annotation: an annotation is itself an applied field, so two stacks
+    # naming different managers in it conflict. The provider generates a manager per patch and keeps it in
+    # the patch's state.
+    return {"name": workload.name, "namespace": settings.namespace}
 
 
 _PATCH_TYPES = {

@@ -128,10 +128,6 @@ class PlatformNames:
         return to_k8s_name(f"{self.platform}-{self.credential_name}-credentials")
 
     @property
-    def field_manager(self) -> str:
-        return f"datasurface-{self.platform}"
-
-    @property
     def user_env(self) -> str:
         return f"{self.credential_name}_USER"
 

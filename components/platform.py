@@ -47,7 +47,6 @@ def platform_identity(settings: Settings) -> dict[str, str]:
         "factoryDagId": names.factory_dag_id,
         "configMap": names.configmap_name,
         "credentialsSecret": names.credentials_secret_name,
-        "fieldManager": names.field_manager,
     }
 
 

@@ -133,7 +133,6 @@ IDENTITY_INPUTS = (
     "dagIdPrefix",
     "configMap",
     "credentialsSecret",
-    "fieldManager",
 )
 # Names that must start with the platform's name, and what they are.
 _OWNED_NAMES = {
@@ -155,7 +154,6 @@ class PlatformIdentity:
     dag_id_prefix: str
     config_map: str
     credentials_secret: str
-    field_manager: str
     factory_dag_id: str
 
     @property
@@ -175,7 +173,6 @@ class PlatformIdentity:
             dag_id_prefix=props["dagIdPrefix"],
             config_map=props["configMap"],
             credentials_secret=props["credentialsSecret"],
-            field_manager=props["fieldManager"],
             factory_dag_id=props.get("factoryDagId") or f"{platform}_factory_dag",
         )
 
@@ -204,11 +201,6 @@ def platform_identity_problems(props: Mapping[str, Any]) -> list[str]:
                 f"{what} {value!r} ({key}) does not belong to platform {platform!r}: "
                 f"its name must start with {platform!r}"
             )
-    if not props["fieldManager"].endswith(f"-{platform}"):
-        problems.append(
-            f"field manager {props['fieldManager']!r} does not name platform {platform!r}; two "
-            "platforms patching the same workloads need their own field managers"
-        )
     return problems
 
 
@@ -286,14 +278,15 @@ def env_password_problems(props: Mapping[str, Any]) -> list[str]:
 
 
 def workload_name_problems(props: Mapping[str, Any], identity: PlatformIdentity) -> list[str]:
-    """A patch of this stack uses the platform's field manager and mounts the platform's own DAG ConfigMap."""
+    """A patch of this stack names no field manager and mounts the platform's own DAG ConfigMap."""
     problems = []
     name = _name(props)
     manager = _dig(props, "metadata", "annotations", FIELD_MANAGER_ANNOTATION)
-    if manager is not None and manager != identity.field_manager:
+    if manager is not None:
         problems.append(
-            f"{props.get('kind')} {name!r} is patched under field manager {manager!r}, not the "
-            f"platform's {identity.field_manager!r}"
+            f"{props.get('kind')} {name!r} names its field manager {manager!r} in the annotation "
+            f"{FIELD_MANAGER_ANNOTATION}; the annotation is itself an applied field, so two stacks naming "
+            "different managers conflict on it: leave it out and the provider generates one per patch"
         )
     for volume in _pod_spec(props).get("volumes") or []:
         config_map = _dig(volume, "configMap", "name")
@@ -686,7 +679,8 @@ RESOURCE_POLICIES = (
     ),
     ResourcePolicy(
         "yellow-names-belong-to-platform",
-        "The dsg table, factory DAG ConfigMap, its DAG ids, Secret labels and field manager are the platform's own.",
+        "The dsg table, factory DAG ConfigMap, its DAG ids and Secret labels are the platform's own; "
+        "no patch names its field manager in an annotation.",
         tuple(_NAME_CHECKS),
         _names_check,
     ),

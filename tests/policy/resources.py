@@ -35,7 +35,6 @@ def platform(**changes: Any) -> dict[str, Any]:
         "factoryDagId": f"{PLATFORM}_factory_dag",
         "configMap": CONFIGMAP_NAME,
         "credentialsSecret": SECRET_NAME,
-        "fieldManager": f"datasurface-{PLATFORM}",
     }
     props.update(changes)
     return props
@@ -97,16 +96,15 @@ def patch(
     env: list[dict[str, Any]] | None = None,
     kind: str = "Deployment",
     config_map: str = CONFIGMAP_NAME,
-    field_manager: str = f"datasurface-{PLATFORM}",
+    field_manager: str | None = None,
 ) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": "airflow-scheduler", "namespace": "ns-kub-pg-test"}
+    if field_manager is not None:
+        metadata["annotations"] = {"pulumi.com/patchFieldManager": field_manager}
     return {
         "apiVersion": "apps/v1",
         "kind": kind,
-        "metadata": {
-            "name": "airflow-scheduler",
-            "namespace": "ns-kub-pg-test",
-            "annotations": {"pulumi.com/patchFieldManager": field_manager},
-        },
+        "metadata": metadata,
         "spec": {
             "template": {
                 "spec": {

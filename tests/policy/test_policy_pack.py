@@ -169,7 +169,6 @@ def test_two_platforms_in_one_stack_are_flagged():
         factoryDagId="yellowforensic_factory_dag",
         configMap="yellowforensic-factory-dag",
         credentialsSecret="yellowforensic-c",
-        fieldManager="datasurface-yellowforensic",
     )
     violations = yp.review_resources([(yp.PLATFORM_TYPE, "a", r.platform()), (yp.PLATFORM_TYPE, "b", other)])
     assert [v.message for v in violations] == [

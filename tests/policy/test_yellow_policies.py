@@ -113,11 +113,6 @@ BAD = [
         lambda: yp.platform_identity_problems(r.platform(dsgTable="yellowliveextra_airflow_dsg")),
         "does not belong to platform 'yellowlive'",
     ),
-    (
-        "platform shared field manager",
-        lambda: yp.platform_identity_problems(r.platform(fieldManager="datasurface")),
-        "field manager 'datasurface' does not name platform 'yellowlive'",
-    ),
     # DATASURFACE_POSTGRES_HOST
     (
         "host mangled",
@@ -327,9 +322,10 @@ BAD = [
         f"platform's {r.CONFIGMAP_NAME!r}",
     ),
     (
-        "patch under another field manager",
-        lambda: yp.workload_name_problems(r.patch(field_manager="datasurface-yellowforensic"), IDENTITY),
-        "is patched under field manager 'datasurface-yellowforensic', not the platform's 'datasurface-yellowlive'",
+        "patch naming its field manager in the annotation",
+        lambda: yp.workload_name_problems(r.patch(field_manager="datasurface-yellowlive"), IDENTITY),
+        "names its field manager 'datasurface-yellowlive' in the annotation pulumi.com/patchFieldManager; "
+        "the annotation is itself an applied field",
     ),
     (
         "secret labelled for another platform",

@@ -1,0 +1,231 @@
+"""The committed yellowlive and yellowforensic stacks applied by the real engine to a real API server
+(devtools/control_plane.py) on top of what the Airflow chart left there, with the merge database on an
+embedded PostgreSQL.
+
+Only the cluster's kubeconfig, the admin endpoint and the secrets differ from the committed stack files.
+The tests run in file order: yellowlive alone, then yellowforensic beside it, then each destroyed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+
+import pytest
+
+from components.factory_dag import factory_dag_values, render_factory_dag
+from components.settings import parse_settings
+from devtools.airflow_chart import AIRFLOW_IMAGE, WORKLOADS, apply_chart, chart_manifests
+from devtools.control_plane import ControlPlane
+from devtools.embedded_pg import EmbeddedPostgres
+from tests.e2e.conftest import Project, copy_project
+from tests.integration.conftest import free_port
+from tests.program_harness import load_stack_config
+
+pytestmark = pytest.mark.e2e
+
+CONFIGS = {stack: load_stack_config(stack) for stack in ("yellowlive", "yellowforensic")}
+NAMESPACE = CONFIGS["yellowlive"]["namespace"]
+SHARED_ENV = ("DATASURFACE_POSTGRES_HOST", "DATASURFACE_POSTGRES_PORT", "DATASURFACE_POSTGRES_DATABASE")
+
+
+def login_password(stack: str) -> str:
+    return f"{stack}-login-pw"
+
+
+def secret_name(stack: str) -> str:
+    return f"{stack}-{CONFIGS[stack].get('credentialName', 'postgres').replace('_', '-')}-credentials"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, toolchain_bin) -> ControlPlane:
+    with ControlPlane(tmp_path_factory.mktemp("cluster"), toolchain_bin) as cluster:
+        apply_chart(cluster.kubeconfig, NAMESPACE)
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, pulumi_env, cluster) -> Project:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("cluster-pg"), free_port(), "admin-pw").start()
+    root = tmp_path_factory.mktemp("cluster-project")
+    env = {
+        **pulumi_env,
+        "KUBECONFIG": str(cluster.kubeconfig),
+        "PULUMI_BACKEND_URL": f"file://{tmp_path_factory.mktemp('cluster-state')}",
+    }
+    project = Project(root=copy_project(root), env=env, manifests=root / "unused")
+    for stack in CONFIGS:
+        project.pulumi("stack", "init", stack)
+        for flags, key, value in (
+            (("--type", "int"), "adminPort", str(server.port)),
+            ((), "adminHost", server.host),
+            (("--secret",), "adminPassword", server.password),
+            (("--secret",), "mergeDbPassword", login_password(stack)),
+        ):
+            project.pulumi("config", "set", *flags, key, value, "--stack", stack)
+    yield project
+    server.stop()
+
+
+def up(project: Project, stack: str) -> None:
+    project.pulumi("up", "--yes", "--skip-preview", "--stack", stack)
+
+
+def kubectl(cluster: ControlPlane, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["kubectl", "--kubeconfig", str(cluster.kubeconfig), "-n", NAMESPACE, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "KUBECACHEDIR": str(cluster.folder / "cache")},
+    )
+
+
+def live(cluster: ControlPlane, kind: str, name: str, *flags: str) -> dict:
+    result = kubectl(cluster, "get", f"{kind}/{name}", "-o", "json", *flags)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def exists(cluster: ControlPlane, kind: str, name: str) -> bool:
+    return kubectl(cluster, "get", f"{kind}/{name}").returncode == 0
+
+
+def chart_pod_spec(deployment: str) -> dict:
+    (manifest,) = [m for m in chart_manifests(NAMESPACE) if m["metadata"]["name"] == deployment]
+    return manifest["spec"]["template"]["spec"]
+
+
+def pod_spec(cluster: ControlPlane, deployment: str) -> dict:
+    return live(cluster, "deployment", deployment)["spec"]["template"]["spec"]
+
+
+def assert_carries(spec: dict, stack: str) -> None:
+    """The workload has the stack's DAG volume and mount and its credentials by reference."""
+    config = CONFIGS[stack]
+    credential = config.get("credentialName", "postgres")
+    (container,) = spec["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["DATASURFACE_POSTGRES_HOST"]["value"] == config["mergeDbHost"]
+    for name in (f"{credential}_USER", f"{credential}_PASSWORD"):
+        assert env[name] == {"name": name, "valueFrom": {"secretKeyRef": {"name": secret_name(stack), "key": name}}}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert mounts[f"/opt/airflow/dags/{stack}"] == f"{stack}-factory-dag"
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes[f"{stack}-factory-dag"]["configMap"]["name"] == f"{stack}-factory-dag"
+
+
+def assert_chart_entries_untouched(spec: dict, deployment: str) -> None:
+    chart = chart_pod_spec(deployment)
+    (container,) = spec["containers"]
+    (chart_container,) = chart["containers"]
+    assert container["name"] == chart_container["name"] and container["image"] == AIRFLOW_IMAGE
+    assert chart_container["env"][0] in container["env"]
+    assert chart_container["volumeMounts"][0] in container["volumeMounts"]
+    assert chart["volumes"][0] in spec["volumes"]
+
+
+def test_yellowlive_patches_each_workload_beside_the_charts_own_entries(project, cluster):
+    up(project, "yellowlive")
+    for deployment in WORKLOADS:
+        spec = pod_spec(cluster, deployment)
+        assert_carries(spec, "yellowlive")
+        assert_chart_entries_untouched(spec, deployment)
+
+
+def test_the_secret_has_both_key_variants(project, cluster):
+    data = live(cluster, "secret", secret_name("yellowlive"))["data"]
+    decoded = {key: base64.b64decode(value).decode() for key, value in data.items()}
+    password = login_password("yellowlive")
+    assert decoded == {
+        "username": "yellowlive_airflow",
+        "password": password,
+        "postgres_USER": "yellowlive_airflow",
+        "postgres_PASSWORD": password,
+    }
+
+
+def test_the_configmap_holds_exactly_the_locally_rendered_dag_file(project, cluster):
+    config = {**CONFIGS["yellowlive"], "mergeDbPassword": "unused", "adminPassword": "unused"}
+    expected = render_factory_dag(factory_dag_values(parse_settings(config)))
+    data = live(cluster, "configmap", "yellowlive-factory-dag")["data"]
+    assert data == {"yellowlive_factory_dag.py": expected}
+
+
+def test_a_password_change_updates_the_secret_in_place_without_a_moment_of_absence(project, cluster):
+    before = live(cluster, "secret", secret_name("yellowlive"))["metadata"]["uid"]
+    watch = subprocess.Popen(
+        ["kubectl", "--kubeconfig", str(cluster.kubeconfig), "-n", NAMESPACE, "get", "secret",
+         secret_name("yellowlive"), "--watch", "--output-watch-events", "-o", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "KUBECACHEDIR": str(cluster.folder / "cache")},
+    )  # fmt: skip
+    rotated = "rotated-" + login_password("yellowlive")
+    try:
+        project.pulumi("config", "set", "--secret", "mergeDbPassword", rotated, "--stack", "yellowlive")
+        up(project, "yellowlive")
+    finally:
+        watch.terminate()
+        events, _ = watch.communicate(timeout=30)
+    kinds = [json.loads(line)["type"] for line in events.splitlines() if line.startswith('{"type"')]
+    assert "MODIFIED" in kinds and "DELETED" not in kinds, kinds
+    after = live(cluster, "secret", secret_name("yellowlive"))
+    assert after["metadata"]["uid"] == before
+    assert base64.b64decode(after["data"]["password"]).decode() == rotated
+
+
+def test_yellowforensic_applies_beside_yellowlive_on_the_same_workloads(project, cluster):
+    up(project, "yellowforensic")
+    for deployment in WORKLOADS:
+        spec = pod_spec(cluster, deployment)
+        assert_carries(spec, "yellowlive")
+        assert_carries(spec, "yellowforensic")
+        assert_chart_entries_untouched(spec, deployment)
+
+
+def test_the_shared_env_is_co_owned_and_each_platforms_entries_have_one_manager(project, cluster):
+    deployment = live(cluster, "deployment", "airflow-scheduler", "--show-managed-fields")
+    owners: dict[str, set[str]] = {}
+    for entry in deployment["metadata"]["managedFields"]:
+        containers = entry.get("fieldsV1", {}).get("f:spec", {}).get("f:template", {}).get("f:spec", {})
+        for fields in containers.get("f:containers", {}).values():
+            for env_key in fields.get("f:env", {}):
+                if env_key.startswith("k:"):
+                    owners.setdefault(json.loads(env_key[2:])["name"], set()).add(entry["manager"])
+    pulumi_managers = {m for names in owners.values() for m in names if m.startswith("pulumi-kubernetes-")}
+    assert len(pulumi_managers) == 2, owners
+    for name in SHARED_ENV:
+        assert owners[name] == pulumi_managers, (name, owners)
+    for name in ("postgres_USER", "postgres_forensic_USER"):
+        assert len(owners[name]) == 1 and owners[name] <= pulumi_managers, (name, owners)
+    assert owners["AIRFLOW__CORE__EXECUTOR"] == {"helm"}
+
+
+def test_destroying_yellowforensic_leaves_yellowlive_and_the_shared_env(project, cluster):
+    project.pulumi("destroy", "--yes", "--skip-preview", "--stack", "yellowforensic")
+    for deployment in WORKLOADS:
+        spec = pod_spec(cluster, deployment)
+        assert_carries(spec, "yellowlive")
+        (container,) = spec["containers"]
+        names = {e["name"] for e in container["env"]}
+        assert not {"postgres_forensic_USER", "postgres_forensic_PASSWORD"} & names
+        assert "/opt/airflow/dags/yellowforensic" not in {m["mountPath"] for m in container["volumeMounts"]}
+        assert "yellowforensic-factory-dag" not in {v["name"] for v in spec["volumes"]}
+    assert not exists(cluster, "secret", secret_name("yellowforensic"))
+    assert not exists(cluster, "configmap", "yellowforensic-factory-dag")
+
+
+def test_destroying_yellowlive_then_leaves_the_deployments_as_the_chart_applied_them(project, cluster):
+    project.pulumi("destroy", "--yes", "--skip-preview", "--stack", "yellowlive")
+    for deployment in WORKLOADS:
+        spec = pod_spec(cluster, deployment)
+        chart = chart_pod_spec(deployment)
+        (container,) = spec["containers"]
+        (chart_container,) = chart["containers"]
+        assert container["env"] == chart_container["env"]
+        assert container["volumeMounts"] == chart_container["volumeMounts"]
+        assert spec["volumes"] == chart["volumes"]
