@@ -56,17 +56,19 @@ class MergeDatabase(pulumi.ComponentResource):
         super().__init__("datasurface:yellow:MergeDatabase", name, None, opts)
         settings = args.settings
         admin_password = pulumi.Output.secret(settings.admin_password)
-        child = pulumi.ResourceOptions(parent=self)
+
+        def admin_provider(provider_name: str, database: str) -> postgresql.Provider:
+            return postgresql.Provider(
+                provider_name,
+                password=admin_password,
+                **admin_provider_args(settings, database),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
         self.database = None
         created: list[pulumi.Resource] = []
         if settings.create_database:
-            maintenance = postgresql.Provider(
-                f"{name}-admin",
-                password=admin_password,
-                **admin_provider_args(settings, MAINTENANCE_DATABASE),
-                opts=child,
-            )
+            maintenance = admin_provider(f"{name}-admin", MAINTENANCE_DATABASE)
             # Retained on destroy: the database holds DataSurface's merge data, not just this stack's.
             # Adopted when it exists; once in the state, the import option is a no-op.
             self.database = postgresql.Database(
@@ -81,12 +83,7 @@ class MergeDatabase(pulumi.ComponentResource):
             )
             created.append(self.database)
 
-        in_merge_db = postgresql.Provider(
-            f"{name}-merge-admin",
-            password=admin_password,
-            **admin_provider_args(settings, settings.merge_db_name),
-            opts=child,
-        )
+        in_merge_db = admin_provider(f"{name}-merge-admin", settings.merge_db_name)
         self.role = postgresql.Role(
             f"{name}-role",
             name=settings.merge_db_user,
