@@ -13,10 +13,9 @@ log "lint, format and type checks (ruff, mypy; configured in pyproject.toml)"
 .venv/bin/mypy
 
 bash scripts/setup_airflow_env.sh
-# The Pulumi CLI, its plugins and the local control plane, built from Go modules and the vendored source
-# archives: about 19 minutes on a cold 2-core machine, well under a second once built
-# (see scripts/pulumi_toolchain.sh --status).
-bash scripts/pulumi_toolchain.sh >/dev/null
+# The Pulumi CLI, its plugins and the local control plane are built by the first test that needs them
+# (the `toolchain_bin` fixture in tests/conftest.py): about 19 minutes on a cold 2-core machine, well under
+# a second once built. So `bash scripts/test.sh tests/unit` never builds them.
 
 log "running pytest"
 # pytest's exit code is the script's: 5 (no test collected) fails like any other non-zero code.

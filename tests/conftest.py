@@ -20,13 +20,14 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def toolchain_bin() -> Path:
-    """The folder of the Pulumi CLI, its plugins and the control plane's binaries (built when missing)."""
+    """The folder of the Pulumi CLI, its plugins and the control plane's binaries, built when missing (the
+    build's progress goes to stderr)."""
     completed = subprocess.run(
         ["bash", str(REPO_ROOT / "scripts" / "pulumi_toolchain.sh"), "--print-bin"],
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
         timeout=3600,
     )
     if completed.returncode != 0:
-        pytest.fail(f"the toolchain could not be built:\n{completed.stdout}\n{completed.stderr}")
+        pytest.fail(f"the toolchain could not be built (its progress is in the captured stderr):\n{completed.stdout}")
     return Path(completed.stdout.strip().splitlines()[-1])
