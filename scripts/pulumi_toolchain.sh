@@ -197,10 +197,10 @@ fi
 
 if [ "$MODE" = status ]; then
   for piece in cli python kubernetes postgresql control-plane etcd; do
-    printf '%-11s %-7s %6ss  %s\n' "$piece" "$(stamp_get "$piece" status)" "$(stamp_get "$piece" seconds)" \
+    printf '%-14s %-7s %6ss  %s\n' "$piece" "$(stamp_get "$piece" status)" "$(stamp_get "$piece" seconds)" \
       "$(stamp_get "$piece" version)"
     m="$(stamp_get "$piece" message)"
-    [ -z "$m" ] || printf '%22s%s\n' '' "$m"
+    [ -z "$m" ] || printf '%25s%s\n' '' "$m"
   done
   printf 'bin: %s\n' "$BIN"
   exit 0
