@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from devtools.control_plane import kubectl_env
 
 FIELD_MANAGER = "helm"
 AIRFLOW_IMAGE = "apache/airflow:3.3.2"
@@ -59,7 +60,7 @@ def chart_manifests(namespace: str) -> list[dict[str, Any]]:
 
 def apply_chart(kubeconfig: Path, namespace: str) -> None:
     """Apply the manifests as the chart would, and wait until the Deployments have rolled out."""
-    env = {**os.environ, "KUBECACHEDIR": str(kubeconfig.parent / "kube-cache")}
+    env = kubectl_env(kubeconfig)
     kubectl = ["kubectl", "--kubeconfig", str(kubeconfig)]
     documents = {"apiVersion": "v1", "kind": "List", "items": chart_manifests(namespace)}
     subprocess.run(

@@ -25,7 +25,6 @@ import ctypes
 import json
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -33,6 +32,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from devtools.net import free_port
 from devtools.pki import ControlPlanePki, Pair, ensure_pki
 
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
@@ -46,16 +46,16 @@ class ControlPlaneError(RuntimeError):
     pass
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _die_with_parent() -> None:
     """In the child before exec: the kernel kills it when the process that started it dies."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def kubectl_env(kubeconfig_path: Path) -> dict[str, str]:
+    """The environment for kubectl against this control plane: its discovery cache beside the kubeconfig
+    (kubectl writes one under ~/.kube/cache otherwise)."""
+    return {**os.environ, "KUBECACHEDIR": str(kubeconfig_path.parent / "kube-cache")}
 
 
 def kubeconfig(server: str, ca: Path, client: Pair, user: str) -> str:

@@ -460,9 +460,7 @@ wrapper_for() {
   local dir="$1" module="$2" version="$3" old target v
   mod_download "$module" "$version" || { PIECE_MSG="$module@$version: $MOD_ERR"; return 1; }
   local gomod="$MOD_DIR/go.mod"
-  rm -rf "$dir" && mkdir -p "$dir" || return 1
-  (cd "$dir" && go mod init yellow-toolchain.invalid/wrapper >/dev/null 2>&1 &&
-    go mod edit -require="$module@$version") || return 1
+  new_wrapper "$dir" "$module" "$version" "$gomod" || return 1
   while read -r old target; do
     [ -n "$old" ] || continue
     v="$(served_version "$old" "$gomod")"

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from devtools.embedded_pg import EmbeddedPostgres
+from devtools.net import free_port
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import free_port
 
 PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "templates", "config", "policy")
 LOCAL_PASSPHRASE_FILE = REPO_ROOT / "config" / "local.passphrase"

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from devtools.embedded_pg import EmbeddedPostgres
+from devtools.net import free_port
 from tests.e2e.test_local_stack import planned_steps
-from tests.integration.conftest import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -9,18 +9,11 @@ import pytest
 import yaml
 
 from tests.e2e.conftest import Project, copy_project
-from tests.unit.test_bad_input_matrix import code, rows_of
+from tests.unit.test_bad_input_matrix import promised_message
 
 pytestmark = pytest.mark.e2e
 
 PREFIX = "datasurface-yellow:"
-
-
-def promised_message(test_id: str) -> str:
-    for row in rows_of("engine"):
-        if code(row.checked_by).endswith(test_id):
-            return code(row.message)
-    raise AssertionError(f"docs/bad-input-matrix.md has no engine row checked by {test_id}")
 
 
 @pytest.fixture
@@ -59,7 +52,7 @@ WRONG_TYPES = {
 def test_a_value_of_the_wrong_type_is_refused(fresh_project, key):
     set_secrets(fresh_project, "mergeDbPassword", "adminPassword")
     edit_stack_file(fresh_project, lambda config: config.__setitem__(PREFIX + key, WRONG_TYPES[key]))
-    assert promised_message(f"test_a_value_of_the_wrong_type_is_refused[{key}]") in refusal(fresh_project)
+    assert promised_message("engine", f"test_a_value_of_the_wrong_type_is_refused[{key}]") in refusal(fresh_project)
 
 
 MISSING = {
@@ -74,10 +67,10 @@ def test_a_missing_config_value_is_refused(fresh_project, case):
     secrets, removed = MISSING[case]
     set_secrets(fresh_project, *secrets)
     edit_stack_file(fresh_project, lambda config: [config.pop(PREFIX + k) for k in removed])
-    assert promised_message(f"test_a_missing_config_value_is_refused[{case}]") in refusal(fresh_project)
+    assert promised_message("engine", f"test_a_missing_config_value_is_refused[{case}]") in refusal(fresh_project)
 
 
 def test_a_plain_text_secret_is_refused(fresh_project):
     set_secrets(fresh_project, "adminPassword")
     fresh_project.pulumi("config", "set", "mergeDbPassword", "S3cr3t")
-    assert promised_message("test_a_plain_text_secret_is_refused") in refusal(fresh_project)
+    assert promised_message("engine", "test_a_plain_text_secret_is_refused") in refusal(fresh_project)

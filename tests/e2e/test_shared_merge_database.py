@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 from devtools.embedded_pg import EmbeddedPostgres
+from devtools.net import free_port
 from tests.e2e.conftest import Project, copy_project
-from tests.integration.conftest import free_port
-from tests.unit.test_bad_input_matrix import code, rows_of
+from tests.unit.test_bad_input_matrix import promised_message
 
 pytestmark = pytest.mark.e2e
 
@@ -128,11 +128,6 @@ def test_destroying_forensic_leaves_live_and_the_database(stacks, server):
     assert roles(server) == set() and database_exists(server)
 
 
-def promised_message(test_id: str, port: int) -> str:
-    (row,) = [row for row in rows_of("admin endpoint") if code(row.checked_by).endswith(test_id)]
-    return code(row.message).replace("<port>", str(port))
-
-
 @pytest.fixture
 def fresh_server(tmp_path) -> EmbeddedPostgres:
     server = EmbeddedPostgres(tmp_path / "pg", free_port(), "admin-pw").start()
@@ -152,7 +147,8 @@ def test_a_bad_admin_endpoint_stops_up_before_anything_is_created(stacks, fresh_
     finally:
         set_config(stacks, stack, "--secret", adminPassword=fresh_server.password)
     assert result.returncode != 0
-    message = promised_message(f"test_a_bad_admin_endpoint_stops_up_before_anything_is_created[{fault}]", port)
+    test_id = f"test_a_bad_admin_endpoint_stops_up_before_anything_is_created[{fault}]"
+    message = promised_message("admin endpoint", test_id).replace("<port>", str(port))
     assert f"error: {message}" in result.output, result.output
     assert "Traceback" not in result.output
     assert roles(fresh_server) == set()

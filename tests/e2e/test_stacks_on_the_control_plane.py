@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 
 import pytest
 
 from components.factory_dag import factory_dag_values, render_factory_dag
+from components.naming import PlatformNames
 from components.settings import parse_settings
 from devtools.airflow_chart import AIRFLOW_IMAGE, WORKLOADS, apply_chart, chart_manifests
-from devtools.control_plane import ControlPlane
+from devtools.control_plane import ControlPlane, kubectl_env
 from devtools.embedded_pg import EmbeddedPostgres
+from devtools.net import free_port
 from tests.e2e.conftest import Project, copy_project
-from tests.integration.conftest import free_port
 from tests.program_harness import load_stack_config
 
 pytestmark = pytest.mark.e2e
@@ -36,7 +36,7 @@ def login_password(stack: str) -> str:
 
 
 def secret_name(stack: str) -> str:
-    return f"{stack}-{CONFIGS[stack].get('credentialName', 'postgres').replace('_', '-')}-credentials"
+    return PlatformNames(stack, CONFIGS[stack].get("credentialName", "postgres")).credentials_secret_name
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def kubectl(cluster: ControlPlane, *args: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "KUBECACHEDIR": str(cluster.folder / "cache")},
+        env=kubectl_env(cluster.kubeconfig),
     )
 
 
@@ -162,7 +162,7 @@ def test_a_password_change_updates_the_secret_in_place_without_a_moment_of_absen
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, "KUBECACHEDIR": str(cluster.folder / "cache")},
+        env=kubectl_env(cluster.kubeconfig),
     )  # fmt: skip
     rotated = "rotated-" + login_password("yellowlive")
     try:

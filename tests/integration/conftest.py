@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 
 import psycopg
 import pytest
 
 from devtools.embedded_pg import EmbeddedPostgres
+from devtools.net import free_port
 
 ADMIN_PASSWORD = 'admin-It\'s-"quoted"-pw'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ on loopback, RBAC on, Deployments rolled out without a kubelet, and no process l
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import time
 import pytest
 
 from devtools.airflow_chart import FIELD_MANAGER, WORKLOADS, apply_chart
-from devtools.control_plane import ControlPlane, process_alive
+from devtools.control_plane import ControlPlane, kubectl_env, process_alive
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -42,7 +41,7 @@ def cluster(tmp_path_factory, toolchain_bin) -> ControlPlane:
 def kubectl(
     cluster: ControlPlane, *args: str, stdin: str | None = None, check: bool = True, kubeconfig: str | None = None
 ) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KUBECACHEDIR": str(cluster.folder / "kube-cache")}
+    env = kubectl_env(cluster.kubeconfig)
     result = subprocess.run(
         ["kubectl", "--kubeconfig", kubeconfig or str(cluster.kubeconfig), *args],
         input=stdin,

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from devtools.embedded_pg import EmbeddedPostgres
-from tests.integration.conftest import free_port
+from devtools.net import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -88,6 +88,14 @@ def rows_of(kind: str) -> list[Row]:
     return [row for row in ROWS if row.kind == kind]
 
 
+def promised_message(kind: str, test_id: str) -> str:
+    """The message the matrix promises for the row of `kind` that the e2e test `test_id` checks."""
+    for row in rows_of(kind):
+        if code(row.checked_by).endswith(test_id):
+            return code(row.message)
+    raise AssertionError(f"docs/bad-input-matrix.md has no {kind} row checked by {test_id}")
+
+
 def test_the_matrix_lists_every_step_and_unique_rows():
     assert len(ROWS) == len({row.id for row in ROWS})
     assert all(row.kind for row in ROWS)

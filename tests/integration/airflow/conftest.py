@@ -24,7 +24,7 @@ from psycopg import sql
 from components import dsg_sql
 from components.factory_dag import factory_dag_values, render_factory_dag
 from components.settings import parse_settings
-from tests.integration.conftest import free_port
+from devtools.net import free_port
 from tests.unit.test_settings import valid_raw
 
 HERE = Path(__file__).resolve().parent
