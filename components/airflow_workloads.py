@@ -1,6 +1,6 @@
 """Server-side-apply patches that give each Airflow workload the factory DAG and its database.
 
-Each patch applies under its own field manager, which the provider generates. Entries are keyed lists in Kubernetes
+Each stack applies under its own field manager, `datasurface-<stack>`. Entries are keyed lists in Kubernetes
 (env by name, volumes by name, volumeMounts by mountPath), so:
 - per-platform entries (the DAG volume, its mount, the credential env vars) have distinct keys and
   each stack owns only its own;
@@ -16,8 +16,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import server_side_apply as ssa
 from components.factory_dag import DATABASE_ENV, HOST_ENV, PORT_ENV
 from components.settings import Settings, Workload
+from components.workload_patch import WorkloadPatch
 
 
 def database_env(settings: Settings) -> list[dict[str, Any]]:
@@ -65,14 +67,14 @@ def pod_template_patch(settings: Settings, workload: Workload) -> dict[str, Any]
     }
 
 
-def patch_metadata(settings: Settings, workload: Workload) -> dict[str, Any]:
-    # No `pulumi.com/patchFieldManager` annotation: an annotation is itself an applied field, so two stacks
-    # naming different managers in it conflict. The provider generates a manager per patch and keeps it in
-    # the patch's state.
-    return {"name": workload.name, "namespace": settings.namespace}
+def patch_manifest(settings: Settings, workload: Workload) -> dict[str, Any]:
+    """The apply configuration of one workload: only this stack's entries, under no annotation of its own."""
+    spec = {"template": pod_template_patch(settings, workload)}
+    return ssa.apply_body("apps/v1", workload.kind, workload.name, settings.namespace, spec)
 
 
-_PATCH_TYPES = {
+# Render mode writes manifests for a person to apply; pulumi-kubernetes' Patch resources render them.
+_RENDERED_PATCH_TYPES = {
     "Deployment": k8s.apps.v1.DeploymentPatch,
     "StatefulSet": k8s.apps.v1.StatefulSetPatch,
 }
@@ -84,21 +86,25 @@ class AirflowWorkloadsArgs:
 
 
 class AirflowWorkloads(pulumi.ComponentResource):
-    """One patch per configured workload that parses or runs the factory DAG."""
+    """One patch per configured workload that parses or runs the factory DAG, applied under the stack's manager."""
 
     def __init__(self, name: str, args: AirflowWorkloadsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datasurface:yellow:AirflowWorkloads", name, None, opts)
         settings = args.settings
-        self.patches = []
+        self.patches: list[pulumi.Resource] = []
         for workload in settings.workloads:
-            patch_type = _PATCH_TYPES[workload.kind]
-            self.patches.append(
-                patch_type(
-                    f"{name}-{workload.kind.lower()}-{workload.name}",
-                    metadata=patch_metadata(settings, workload),
-                    spec={"template": pod_template_patch(settings, workload)},
-                    opts=pulumi.ResourceOptions(parent=self),
+            manifest = patch_manifest(settings, workload)
+            patch_name = f"{name}-{workload.kind.lower()}-{workload.name}"
+            child = pulumi.ResourceOptions(parent=self)
+            if settings.render_manifests_to:
+                patch_type = _RENDERED_PATCH_TYPES[workload.kind]
+                patch: pulumi.Resource = patch_type(
+                    patch_name, metadata=manifest["metadata"], spec=manifest["spec"], opts=child
                 )
-            )
+            else:
+                patch = WorkloadPatch(
+                    patch_name, manifest, ssa.field_manager(pulumi.get_stack()), settings.kube_context, child
+                )
+            self.patches.append(patch)
         self.workload_names = [f"{w.kind}/{w.name}" for w in settings.workloads]
         self.register_outputs({"patchedWorkloads": self.workload_names})

@@ -1,20 +1,26 @@
-"""Shows what `pulumi up` deployed on the local stack: rendered manifests, the DAG file, the table's rows,
-and, when the Airflow environment exists, what the factory DAG builds from those rows.
+"""Shows what `pulumi up` deployed on the local stack: the objects in the local control plane (or the
+rendered manifests), the DAG file, the table's rows, and, when the Airflow environment exists, what the
+factory DAG builds from those rows.
 
-    MERGE_DB_PASSWORD=... python -m devtools.show_local --manifests build/manifests/local \
-        --table yellowlive_airflow_dsg --login-user yellowlive_airflow [--credential postgres]
+    MERGE_DB_PASSWORD=... python -m devtools.show_local --kubeconfig .local/kube/admin.kubeconfig \
+        --namespace datasurface-local --table yellowlive_airflow_dsg --login-user yellowlive_airflow
+    MERGE_DB_PASSWORD=... python -m devtools.show_local --manifests build/manifests/local ...
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import yaml
+
+from devtools.control_plane import kubectl_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +34,20 @@ def rendered_documents(manifests: Path) -> list[tuple[Path, dict]]:
     return documents
 
 
-def extract_dag_files(documents: list[tuple[Path, dict]], target: Path) -> list[Path]:
+def cluster_documents(kubeconfig: Path, namespace: str) -> list[tuple[str, dict]]:
+    """The namespace's workloads, ConfigMaps and Secrets as the API server holds them."""
+    result = subprocess.run(
+        ["kubectl", "--kubeconfig", str(kubeconfig), "-n", namespace, "get",
+         "deployments,statefulsets,configmaps,secrets", "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=kubectl_env(kubeconfig),
+    )  # fmt: skip
+    return [("API server", item) for item in json.loads(result.stdout)["items"]]
+
+
+def extract_dag_files(documents: list[tuple[Any, dict]], target: Path) -> list[Path]:
     """Write each factory-DAG ConfigMap's files where Airflow would see them: <target>/<file>."""
     written = []
     for _, document in documents:
@@ -42,19 +61,29 @@ def extract_dag_files(documents: list[tuple[Path, dict]], target: Path) -> list[
     return written
 
 
-def workload_env(documents: list[tuple[Path, dict]]) -> dict[str, str]:
-    """The plain env vars the patches give Airflow (credentials are references, resolved separately)."""
+def workload_env(documents: list[tuple[Any, dict]]) -> dict[str, str]:
+    """The plain DATASURFACE_* env vars the patches give Airflow (credentials are references, resolved
+    separately; the chart's own variables are not the factory's)."""
     env = {}
     for _, document in documents:
         if document.get("kind") in ("Deployment", "StatefulSet"):
             for container in document["spec"]["template"]["spec"]["containers"]:
-                env.update({e["name"]: e["value"] for e in container.get("env", []) if "value" in e})
+                env.update(
+                    {
+                        e["name"]: e["value"]
+                        for e in container.get("env", [])
+                        if "value" in e and e["name"].startswith("DATASURFACE_")
+                    }
+                )
     return env
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--manifests", type=Path, required=True)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--manifests", type=Path, help="folder of rendered manifests")
+    source.add_argument("--kubeconfig", type=Path, help="kubeconfig of the cluster the stack applied to")
+    parser.add_argument("--namespace", default="datasurface-local", help="with --kubeconfig: the stack's namespace")
     parser.add_argument("--dags", type=Path, default=REPO_ROOT / "build" / "local-dags")
     parser.add_argument("--table", default="yellowlive_airflow_dsg")
     parser.add_argument("--login-user", required=True)
@@ -64,11 +93,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    documents = rendered_documents(args.manifests)
-    print(f"Rendered manifests in {args.manifests}:")
-    for path, document in documents:
+    documents: list[tuple[Any, dict]]
+    if args.kubeconfig:
+        documents = list(cluster_documents(args.kubeconfig, args.namespace))
+        print(f"In the API server, namespace {args.namespace}:")
+    else:
+        documents = list(rendered_documents(args.manifests))
+        print(f"Rendered manifests in {args.manifests}:")
+    for source, document in documents:
         meta = document.get("metadata", {})
-        print(f"  {document.get('kind'):<12} {meta.get('namespace', '')}/{meta.get('name')}  ({path.name})")
+        where = source.name if isinstance(source, Path) else source
+        print(f"  {document.get('kind'):<12} {meta.get('namespace', '')}/{meta.get('name')}  ({where})")
 
     dag_files = extract_dag_files(documents, args.dags)
     env = workload_env(documents)

@@ -23,6 +23,7 @@ PLATFORM_TYPE = "datasurface:yellow:Platform"
 SECRET_TYPE = "kubernetes:core/v1:Secret"
 CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"
 WORKLOAD_TYPES = (
+    "pulumi-python:dynamic/datasurface:WorkloadPatch",
     "kubernetes:apps/v1:DeploymentPatch",
     "kubernetes:apps/v1:StatefulSetPatch",
     "kubernetes:apps/v1:Deployment",

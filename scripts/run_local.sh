@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# The main job: a real `pulumi up` of the local stack, then a look at what it deployed.
+# The main job: a real `pulumi up` of the local stack into a local Kubernetes control plane, then a look
+# at what it deployed.
 #   bash scripts/run_local.sh            deploy (or update) the local stack
-#   bash scripts/run_local.sh destroy    tear it down (the embedded PostgreSQL keeps running)
-# Installs what is missing (the Python environment, the Pulumi toolchain), starts the embedded
-# PostgreSQL on 127.0.0.1:55432, and keeps Pulumi's state in .local/pulumi-state.
+#   bash scripts/run_local.sh destroy    destroy the stack (the control plane and PostgreSQL keep running)
+#   bash scripts/run_local.sh stop       stop the control plane and the embedded PostgreSQL
+# Installs what is missing (the Python environment, the Pulumi toolchain and the Kubernetes binaries),
+# starts the control plane (.local/kube, with the Airflow chart's Deployments in the stack's namespace)
+# and the embedded PostgreSQL (127.0.0.1:55432), and keeps Pulumi's state in .local/pulumi-state.
+# With renderManifestsTo set on the stack, the manifests are written to that folder and no control
+# plane is started.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
+
+ACTION="${1:-up}"
+case "$ACTION" in
+  up | destroy | stop) ;;
+  *) echo "usage: bash scripts/run_local.sh [up|destroy|stop]" >&2; exit 2 ;;
+esac
 
 ensure_venv "$REPO_ROOT/.venv" requirements/test.lock
 PULUMI_BIN="$(bash scripts/pulumi_toolchain.sh --print-bin | tail -n 1)"
@@ -16,15 +27,31 @@ export PULUMI_BACKEND_URL="file://$REPO_ROOT/.local/pulumi-state"
 # The local stack's secrets only protect a throwaway database on 127.0.0.1; its passphrase is committed.
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-$(cat config/local.passphrase)}"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+KUBE_DIR=.local/kube
+
+if [ "$ACTION" = "stop" ]; then
+  .venv/bin/python -m devtools.control_plane stop --dir "$KUBE_DIR"
+  .venv/bin/python -m devtools.embedded_pg stop --data .local/postgres
+  exit 0
+fi
 
 pulumi stack select --create local --non-interactive
-config_get() { pulumi config get "$1" --stack local; }
+config_get() { pulumi config get "$1" --stack local 2>/dev/null || true; }
 
 ADMIN_PASSWORD="$(config_get adminPassword)"
 PGPASSWORD="$ADMIN_PASSWORD" .venv/bin/python -m devtools.embedded_pg start \
   --data .local/postgres --port "$(config_get adminPort)"
 
-if [ "${1:-up}" = "destroy" ]; then
+RENDER_TO="$(config_get renderManifestsTo)"
+NAMESPACE="$(config_get namespace)"
+if [ -z "$RENDER_TO" ]; then
+  # Only here: the Kubernetes provider refuses a kubeconfig together with renderManifestsTo.
+  export KUBECONFIG="$REPO_ROOT/$KUBE_DIR/admin.kubeconfig"
+  .venv/bin/python -m devtools.control_plane start --dir "$KUBE_DIR" --bin "$PULUMI_BIN"
+  .venv/bin/python -m devtools.airflow_chart --kubeconfig "$KUBECONFIG" --namespace "$NAMESPACE"
+fi
+
+if [ "$ACTION" = "destroy" ]; then
   pulumi destroy --stack local --yes --non-interactive
   exit 0
 fi
@@ -32,9 +59,17 @@ fi
 pulumi up --stack local --yes --non-interactive
 
 log "what was deployed"
+if [ -z "$RENDER_TO" ]; then
+  SOURCE=(--kubeconfig "$KUBECONFIG" --namespace "$NAMESPACE")
+else
+  SOURCE=(--manifests "$RENDER_TO")
+fi
 MERGE_DB_PASSWORD="$(config_get mergeDbPassword)" AIRFLOW_HOME="$REPO_ROOT/.local/airflow-home" \
-  .venv/bin/python -m devtools.show_local \
-  --manifests "$(config_get renderManifestsTo)" \
-  --table "$(config_get platform)_airflow_dsg" \
+  .venv/bin/python -m devtools.show_local "${SOURCE[@]}" \
+  --table "$(pulumi stack output dsgTable --stack local)" \
   --login-user "$(config_get mergeDbUser)" \
   --credential "$(config_get credentialName)"
+if [ -z "$RENDER_TO" ]; then
+  printf '\nThe patched scheduler, as the API server holds it:\n  kubectl --kubeconfig %s -n %s get deployment airflow-scheduler -o yaml\n' \
+    "$KUBE_DIR/admin.kubeconfig" "$NAMESPACE"
+fi

@@ -6,14 +6,17 @@ secrets use the passphrase provider, so nothing here needs a network or a Pulumi
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
+from devtools.airflow_chart import apply_chart
+from devtools.control_plane import ControlPlane
 from devtools.embedded_pg import EmbeddedPostgres
 from devtools.net import free_port
 from tests.conftest import REPO_ROOT
@@ -60,6 +63,17 @@ class Project:
         return self.root / "config" / f"Pulumi.{stack}.yaml"
 
 
+def planned_steps(preview_json: str) -> dict[tuple[str, str], str]:
+    """(type, name) -> the step's op, from the output of `pulumi preview --json`."""
+    steps = json.loads(preview_json)["steps"]
+    out = {}
+    for step in steps:
+        urn = step["urn"]
+        typ, name = urn.split("::")[-2].split("$")[-1], urn.split("::")[-1]
+        out[(typ, name)] = step["op"]
+    return out
+
+
 @pytest.fixture(scope="session")
 def pulumi_env(tmp_path_factory, toolchain_bin) -> dict[str, str]:
     home = tmp_path_factory.mktemp("pulumi-home")
@@ -99,12 +113,19 @@ def project(tmp_path_factory, pulumi_env) -> Project:
 
 
 @pytest.fixture(scope="module")
-def local_stack(project, tmp_path_factory) -> tuple[Project, EmbeddedPostgres]:
-    """The local stack selected in the copy, pointed at a fresh embedded PostgreSQL."""
+def local_stack(project, tmp_path_factory, toolchain_bin) -> tuple[Project, EmbeddedPostgres]:
+    """The local stack selected in the copy, as scripts/run_local.sh runs it: a local control plane with
+    the Airflow chart's Deployments in the stack's namespace, and a fresh embedded PostgreSQL."""
     project.pulumi("stack", "select", "--create", "local")
+    namespace = project.pulumi("config", "get", "namespace").stdout.strip()
     admin_password = project.pulumi("config", "get", "adminPassword").stdout.strip()
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("local-pg"), free_port(), admin_password).start()
-    for key in ("mergeDbPort", "adminPort"):
-        project.pulumi("config", "set", "--type", "int", key, str(server.port))
-    yield project, server
-    server.stop()
+    with ControlPlane(tmp_path_factory.mktemp("local-kube"), toolchain_bin) as cluster:
+        apply_chart(cluster.kubeconfig, namespace)
+        server = EmbeddedPostgres(tmp_path_factory.mktemp("local-pg"), free_port(), admin_password).start()
+        try:
+            on_cluster = replace(project, env={**project.env, "KUBECONFIG": str(cluster.kubeconfig)})
+            for key in ("mergeDbPort", "adminPort"):
+                on_cluster.pulumi("config", "set", "--type", "int", key, str(server.port))
+            yield on_cluster, server
+        finally:
+            server.stop()

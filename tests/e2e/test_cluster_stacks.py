@@ -9,7 +9,7 @@ import yaml
 
 from devtools.embedded_pg import EmbeddedPostgres
 from devtools.net import free_port
-from tests.e2e.test_local_stack import planned_steps
+from tests.e2e.conftest import planned_steps
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,5 @@
-"""The real engine on the local stack: preview, up, a no-op up, a row change, a row removal, destroy.
+"""The real engine on the local stack, applied to a local control plane: preview, up, a no-op up, a row
+change, a row removal, destroy, and the same stack rendered to a folder instead.
 
 The tests run in file order and share one stack, as a user's sequence of commands would.
 """
@@ -10,22 +11,27 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
+from pathlib import Path
 
 import psycopg
 import pytest
 import yaml
 from psycopg import errors
 
-from devtools.show_local import extract_dag_files, rendered_documents, workload_env
+from devtools.airflow_chart import chart_manifests
+from devtools.show_local import cluster_documents, extract_dag_files, rendered_documents, workload_env
 from tests.conftest import REPO_ROOT
+from tests.e2e.conftest import planned_steps
 
 pytestmark = pytest.mark.e2e
 
+WORKLOAD_PATCH = "pulumi-python:dynamic/datasurface:WorkloadPatch"
 PLANNED = {
     ("kubernetes:core/v1:Secret", "yellowlive-credentials"),
     ("kubernetes:core/v1:ConfigMap", "yellowlive-factory-dag"),
-    ("kubernetes:apps/v1:DeploymentPatch", "yellowlive-airflow-deployment-airflow-scheduler"),
-    ("kubernetes:apps/v1:DeploymentPatch", "yellowlive-airflow-deployment-airflow-dag-processor"),
+    (WORKLOAD_PATCH, "yellowlive-airflow-deployment-airflow-scheduler"),
+    (WORKLOAD_PATCH, "yellowlive-airflow-deployment-airflow-dag-processor"),
     ("pulumi:providers:postgresql", "yellowlive-merge-db-admin"),
     ("pulumi:providers:postgresql", "yellowlive-merge-db-merge-admin"),
     ("postgresql:index/database:Database", "yellowlive-merge-db-database"),
@@ -36,19 +42,18 @@ PLANNED = {
 }
 
 
-def planned_steps(preview_json: str) -> dict[tuple[str, str], str]:
-    steps = json.loads(preview_json)["steps"]
-    out = {}
-    for step in steps:
-        urn = step["urn"]
-        typ, name = urn.split("::")[-2].split("$")[-1], urn.split("::")[-1]
-        out[(typ, name)] = step["op"]
-    return out
-
-
 AIRFLOW_DRIVER = REPO_ROOT / "tests" / "integration" / "airflow" / "airflow_driver.py"
 LOGIN_ROLE = "yellowlive_airflow"
 DSG_TABLE = "yellowlive_airflow_dsg"
+
+
+def deployed(project) -> list[tuple[str, dict]]:
+    """The stack's namespace as the API server holds it."""
+    return cluster_documents(Path(project.env["KUBECONFIG"]), config_value(project, "namespace"))
+
+
+def of_kind(documents, kind: str) -> list[dict]:
+    return [document for _, document in documents if document["kind"] == kind]
 
 
 def config_value(project, key: str) -> str:
@@ -89,32 +94,27 @@ def test_preview_shows_the_login_password_only_as_a_secret(local_stack):
         assert config_value(project, key) not in diff
 
 
-def test_up_creates_the_rows_and_renders_the_manifests(local_stack):
+def test_up_creates_the_rows_and_applies_the_objects(local_stack):
     project, server = local_stack
     project.pulumi("up", "--yes", "--skip-preview")
     rows = table_rows(server)
     assert set(rows) == {"Store1", "Store2", "Store3"}
     assert rows["Store3"][1] == "disabled"
-    rendered = {p.name: p.read_text() for p in project.manifests.rglob("*.yaml")}
-    configmaps = [yaml.safe_load(text) for text in rendered.values() if "kind: ConfigMap" in text]
-    assert [c["metadata"]["name"] for c in configmaps] == ["yellowlive-factory-dag"]
-    source = configmaps[0]["data"]["yellowlive_factory_dag.py"]
+    documents = deployed(project)
+    configmaps = {c["metadata"]["name"]: c for c in of_kind(documents, "ConfigMap")}
+    source = configmaps["yellowlive-factory-dag"]["data"]["yellowlive_factory_dag.py"]
     compile(source, "yellowlive_factory_dag.py", "exec")
-    patches = [yaml.safe_load(t) for t in rendered.values() if "kind: Deployment" in t]
     hosts = {
         e["value"]
-        for p in patches
-        for c in p["spec"]["template"]["spec"]["containers"]
+        for d in of_kind(documents, "Deployment")
+        for c in d["spec"]["template"]["spec"]["containers"]
         for e in c["env"]
         if e["name"] == "DATASURFACE_POSTGRES_HOST"
     }
     assert hosts == {"localhost"}
-    secrets = [t for t in rendered.values() if "kind: Secret" in t]
-    assert secrets and all(
-        project.pulumi("config", "get", "mergeDbPassword").stdout.strip() not in t
-        for t in rendered.values()
-        if "kind: Secret" not in t
-    )
+    assert [s["metadata"]["name"] for s in of_kind(documents, "Secret")] == ["yellowlive-postgres-credentials"]
+    password = config_value(project, "mergeDbPassword")
+    assert all(password not in json.dumps(d) for _, d in documents if d["kind"] != "Secret")
 
 
 def test_up_creates_the_login_role_the_database_and_the_grants(local_stack):
@@ -146,7 +146,7 @@ def test_the_login_role_runs_the_factory_sync_and_has_no_more_rights(local_stack
     """The factory DAG file as deployed, run as the role Airflow uses: it reads the dsg table and
     creates its ledger and audit tables. The role cannot do what the design does not give it."""
     project, server = local_stack
-    documents = rendered_documents(project.manifests)
+    documents = deployed(project)
     (dag_file,) = extract_dag_files(documents, tmp_path / "dags")
     password = config_value(project, "mergeDbPassword")
     env = {
@@ -197,8 +197,10 @@ def test_what_was_deployed_is_shown_with_the_dags_airflow_builds_from_it(local_s
             sys.executable,
             "-m",
             "devtools.show_local",
-            "--manifests",
-            str(project.manifests),
+            "--kubeconfig",
+            project.env["KUBECONFIG"],
+            "--namespace",
+            "datasurface-local",
             "--dags",
             str(tmp_path / "dags"),
             "--login-user",
@@ -272,8 +274,8 @@ def test_an_env_var_change_updates_only_the_patches_in_place(local_stack):
         assert '~ value: "localhost" => "pg-data.datasurface-local.svc.cluster.local"' in diff
         assert changed_steps(project) == {
             ("datasurface:yellow:Platform", "yellowlive"): "update",
-            ("kubernetes:apps/v1:DeploymentPatch", "yellowlive-airflow-deployment-airflow-scheduler"): "update",
-            ("kubernetes:apps/v1:DeploymentPatch", "yellowlive-airflow-deployment-airflow-dag-processor"): "update",
+            (WORKLOAD_PATCH, "yellowlive-airflow-deployment-airflow-scheduler"): "update",
+            (WORKLOAD_PATCH, "yellowlive-airflow-deployment-airflow-dag-processor"): "update",
         }
     finally:
         project.pulumi("config", "set", "mergeDbHost", "localhost")
@@ -307,7 +309,7 @@ def test_a_password_change_updates_the_role_and_the_secret_in_place(local_stack)
         assert conn.execute(f"SELECT count(*) FROM {DSG_TABLE}").fetchone()[0] == 2
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         connect_as_login_role(server, old_password)
-    (secret,) = [d for _, d in rendered_documents(project.manifests) if d["kind"] == "Secret"]
+    (secret,) = of_kind(deployed(project), "Secret")
     assert {base64.b64decode(v).decode() for v in secret["data"].values()} == {LOGIN_ROLE, new_password}
 
 
@@ -324,4 +326,29 @@ def test_destroy_drops_the_table_and_the_role_and_keeps_the_database_and_the_led
             ).fetchall()
         )
         assert owners == {"yellowlive_airflow_dsg_ledger": server.user, "yellowlive_airflow_dsg_audit": server.user}
-    assert not list(project.manifests.rglob("*.yaml"))
+    documents = deployed(project)
+    assert not of_kind(documents, "Secret")
+    assert "yellowlive-factory-dag" not in {c["metadata"]["name"] for c in of_kind(documents, "ConfigMap")}
+    chart = {m["metadata"]["name"]: m for m in chart_manifests("datasurface-local") if m["kind"] == "Deployment"}
+    for deployment in of_kind(documents, "Deployment"):
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        (chart_container,) = chart[deployment["metadata"]["name"]]["spec"]["template"]["spec"]["containers"]
+        assert container["env"] == chart_container["env"]
+        assert container["volumeMounts"] == chart_container["volumeMounts"]
+
+
+def test_render_mode_writes_the_manifests_to_a_folder_instead(local_stack):
+    on_cluster, _ = local_stack
+    # As scripts/run_local.sh does: no kubeconfig, which the provider refuses beside renderManifestsTo.
+    project = replace(on_cluster, env={k: v for k, v in on_cluster.env.items() if k != "KUBECONFIG"})
+    project.pulumi("config", "set", "renderManifestsTo", str(project.manifests))
+    try:
+        project.pulumi("up", "--yes", "--skip-preview")
+        documents = [d for _, d in rendered_documents(project.manifests)]
+        assert sorted(d["kind"] for d in documents) == ["ConfigMap", "Deployment", "Deployment", "Secret"]
+        env = workload_env([(None, d) for d in documents])
+        assert env["DATASURFACE_POSTGRES_HOST"] == "localhost"
+        project.pulumi("destroy", "--yes", "--skip-preview")
+        assert not list(project.manifests.rglob("*.yaml"))
+    finally:
+        project.pulumi("config", "rm", "renderManifestsTo")

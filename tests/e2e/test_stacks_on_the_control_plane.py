@@ -15,19 +15,20 @@ import subprocess
 import pytest
 
 from components.factory_dag import factory_dag_values, render_factory_dag
-from components.naming import PlatformNames
+from components.naming import PlatformNames, to_k8s_name
 from components.settings import parse_settings
 from devtools.airflow_chart import AIRFLOW_IMAGE, WORKLOADS, apply_chart, chart_manifests
 from devtools.control_plane import ControlPlane, kubectl_env
 from devtools.embedded_pg import EmbeddedPostgres
 from devtools.net import free_port
-from tests.e2e.conftest import Project, copy_project
+from tests.e2e.conftest import Project, copy_project, planned_steps
 from tests.program_harness import load_stack_config
 
 pytestmark = pytest.mark.e2e
 
 CONFIGS = {stack: load_stack_config(stack) for stack in ("yellowlive", "yellowforensic")}
 NAMESPACE = CONFIGS["yellowlive"]["namespace"]
+PATCH_TYPE = "pulumi-python:dynamic/datasurface:WorkloadPatch"
 SHARED_ENV = ("DATASURFACE_POSTGRES_HOST", "DATASURFACE_POSTGRES_PORT", "DATASURFACE_POSTGRES_DATABASE")
 
 
@@ -178,6 +179,16 @@ def test_a_password_change_updates_the_secret_in_place_without_a_moment_of_absen
     assert base64.b64decode(after["data"]["password"]).decode() == rotated
 
 
+def no_changes(project: Project, stack: str) -> None:
+    """A preview against the live objects (refreshed first) and an `up` both find nothing to do."""
+    project.pulumi("preview", "--refresh", "--expect-no-changes", "--stack", stack)
+    project.pulumi("up", "--yes", "--skip-preview", "--expect-no-changes", "--stack", stack)
+
+
+def test_a_second_up_of_yellowlive_changes_nothing(project, cluster):
+    no_changes(project, "yellowlive")
+
+
 def test_yellowforensic_applies_beside_yellowlive_on_the_same_workloads(project, cluster):
     up(project, "yellowforensic")
     for deployment in WORKLOADS:
@@ -187,22 +198,90 @@ def test_yellowforensic_applies_beside_yellowlive_on_the_same_workloads(project,
         assert_chart_entries_untouched(spec, deployment)
 
 
-def test_the_shared_env_is_co_owned_and_each_platforms_entries_have_one_manager(project, cluster):
-    deployment = live(cluster, "deployment", "airflow-scheduler", "--show-managed-fields")
+@pytest.mark.parametrize("stack", ["yellowlive", "yellowforensic"])
+def test_with_both_applied_a_second_up_of_each_changes_nothing(project, cluster, stack):
+    no_changes(project, stack)
+
+
+def env_owners(cluster: ControlPlane, deployment: str) -> dict[str, set[str]]:
+    """Env var name -> the field managers that hold it, from the Deployment's managedFields."""
+    live_object = live(cluster, "deployment", deployment, "--show-managed-fields")
     owners: dict[str, set[str]] = {}
-    for entry in deployment["metadata"]["managedFields"]:
-        containers = entry.get("fieldsV1", {}).get("f:spec", {}).get("f:template", {}).get("f:spec", {})
-        for fields in containers.get("f:containers", {}).values():
+    for entry in live_object["metadata"]["managedFields"]:
+        pod = entry.get("fieldsV1", {}).get("f:spec", {}).get("f:template", {}).get("f:spec", {})
+        for fields in pod.get("f:containers", {}).values():
             for env_key in fields.get("f:env", {}):
                 if env_key.startswith("k:"):
                     owners.setdefault(json.loads(env_key[2:])["name"], set()).add(entry["manager"])
-    pulumi_managers = {m for names in owners.values() for m in names if m.startswith("pulumi-kubernetes-")}
-    assert len(pulumi_managers) == 2, owners
-    for name in SHARED_ENV:
-        assert owners[name] == pulumi_managers, (name, owners)
-    for name in ("postgres_USER", "postgres_forensic_USER"):
-        assert len(owners[name]) == 1 and owners[name] <= pulumi_managers, (name, owners)
-    assert owners["AIRFLOW__CORE__EXECUTOR"] == {"helm"}
+    return owners
+
+
+@pytest.mark.parametrize("deployment", sorted(WORKLOADS))
+def test_each_stacks_manager_holds_exactly_its_entries_and_co_holds_the_shared_ones(project, cluster, deployment):
+    owners = env_owners(cluster, deployment)
+    held = {
+        manager: {name for name, managers in owners.items() if manager in managers}
+        for manager in ("datasurface-yellowlive", "datasurface-yellowforensic", "helm")
+    }
+    assert held == {
+        "datasurface-yellowlive": {*SHARED_ENV, "postgres_USER", "postgres_PASSWORD"},
+        "datasurface-yellowforensic": {*SHARED_ENV, "postgres_forensic_USER", "postgres_forensic_PASSWORD"},
+        "helm": {"AIRFLOW__CORE__EXECUTOR"},
+    }, owners
+
+
+def scheduler_host(cluster: ControlPlane) -> str:
+    (container,) = pod_spec(cluster, "airflow-scheduler")["containers"]
+    return {e["name"]: e.get("value") for e in container["env"]}["DATASURFACE_POSTGRES_HOST"]
+
+
+def test_the_seeds_hand_edit_is_shown_by_a_refreshed_preview_and_repaired_by_up(project, cluster):
+    configured = CONFIGS["yellowlive"]["mergeDbHost"]
+    mangled = to_k8s_name(configured)
+    edit = kubectl(cluster, "set", "env", "deployment/airflow-scheduler", f"DATASURFACE_POSTGRES_HOST={mangled}")
+    assert edit.returncode == 0, edit.stderr
+    assert scheduler_host(cluster) == mangled
+
+    preview = project.pulumi("preview", "--refresh", "--json", "--stack", "yellowlive")
+    ops = planned_steps(preview.stdout)
+    changed = {key: op for key, op in ops.items() if op not in ("same", "refresh")}
+    assert changed == {(PATCH_TYPE, "yellowlive-airflow-deployment-airflow-scheduler"): "update"}, ops
+    assert mangled in preview.stdout
+
+    repaired = project.pulumi("up", "--yes", "--skip-preview", "--refresh", "--stack", "yellowlive")
+    assert scheduler_host(cluster) == configured, repaired.output
+    assert "kubectl-set" not in {m for names in env_owners(cluster, "airflow-scheduler").values() for m in names}
+    for stack in CONFIGS:
+        project.pulumi("up", "--yes", "--skip-preview", "--refresh", "--stack", stack)
+        no_changes(project, stack)
+    assert env_owners(cluster, "airflow-scheduler")["DATASURFACE_POSTGRES_HOST"] == {
+        "datasurface-yellowlive",
+        "datasurface-yellowforensic",
+    }
+
+
+def test_a_forensic_stack_whose_shared_value_disagrees_is_refused_and_nothing_changes(project, cluster):
+    before = {deployment: pod_spec(cluster, deployment) for deployment in WORKLOADS}
+    configured = CONFIGS["yellowforensic"]["mergeDbHost"]
+    other_host = "pg-other.ns-kub-pg-test.svc.cluster.local"
+    project.pulumi("config", "set", "mergeDbHost", other_host, "--stack", "yellowforensic")
+    try:
+        preview = project.pulumi("preview", "--stack", "yellowforensic", check=False)
+        result = project.pulumi("up", "--yes", "--skip-preview", "--stack", "yellowforensic", check=False)
+    finally:
+        project.pulumi("config", "set", "mergeDbHost", configured, "--stack", "yellowforensic")
+    for refused in (preview, result):
+        assert refused.returncode != 0
+        assert (
+            '.env[name="DATASURFACE_POSTGRES_HOST"].value (config key mergeDbHost) is held by stack "yellowlive"'
+            in refused.output
+        ), refused.output
+        assert "Nothing was changed." in refused.output
+    assert {deployment: pod_spec(cluster, deployment) for deployment in WORKLOADS} == before
+    # The failed `up` recorded the stack's outputs; the next one puts them back and touches nothing live.
+    up(project, "yellowforensic")
+    assert {deployment: pod_spec(cluster, deployment) for deployment in WORKLOADS} == before
+    no_changes(project, "yellowforensic")
 
 
 def test_destroying_yellowforensic_leaves_yellowlive_and_the_shared_env(project, cluster):

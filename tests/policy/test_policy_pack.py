@@ -23,7 +23,7 @@ from tests.program_harness import STACKS, run_program
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
 REPO_ROOT = POLICY_DIR.parent
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine sends a value not known in a preview
-HOST_PATCH = "kubernetes:apps/v1:DeploymentPatch"
+HOST_PATCH = "pulumi-python:dynamic/datasurface:WorkloadPatch"
 
 
 @pytest.fixture(scope="module")

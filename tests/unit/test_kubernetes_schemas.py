@@ -68,11 +68,11 @@ def test_statefulset_workloads_are_patched_as_statefulsets():
             ]
         },
     )
-    kinds = sorted((p.typ, p.inputs["metadata"]["name"]) for p in patches(run))
+    kinds = sorted((p.inputs["kind"], p.inputs["metadata"]["name"]) for p in patches(run))
     assert kinds == [
-        ("kubernetes:apps/v1:DeploymentPatch", "airflow-scheduler"),
-        ("kubernetes:apps/v1:StatefulSetPatch", "airflow-triggerer"),
-        ("kubernetes:apps/v1:StatefulSetPatch", "airflow-worker"),
+        ("Deployment", "airflow-scheduler"),
+        ("StatefulSet", "airflow-triggerer"),
+        ("StatefulSet", "airflow-worker"),
     ]
     for patch in patches(run):
         validate(deployment_around(patch.inputs))

@@ -12,7 +12,9 @@ from tests.program_harness import ProgramRun, is_secret, secret_values_for, walk
 
 SECRET = "kubernetes:core/v1:Secret"
 CONFIGMAP = "kubernetes:core/v1:ConfigMap"
-PATCH_TYPES = ("kubernetes:apps/v1:DeploymentPatch", "kubernetes:apps/v1:StatefulSetPatch")
+WORKLOAD_PATCH = "pulumi-python:dynamic/datasurface:WorkloadPatch"
+RENDERED_PATCH_TYPES = ("kubernetes:apps/v1:DeploymentPatch", "kubernetes:apps/v1:StatefulSetPatch")
+PATCH_TYPES = (WORKLOAD_PATCH, *RENDERED_PATCH_TYPES)
 DSG_TABLE = "pulumi-python:dynamic/datasurface:DsgTable"
 
 
@@ -253,3 +255,15 @@ def test_every_secret_config_key_is_used_as_a_secret(stack_runs, key):
     value = secret_values_for("yellowlive")[key]
     found = [r for r in run.resources for text, inside in walk_strings(r.inputs) if text == value and inside]
     assert found, f"{key} is read but never reaches a resource"
+
+
+@pytest.mark.parametrize(
+    ("stack", "patch_types"), [("yellowlive", {WORKLOAD_PATCH}), ("local", set(RENDERED_PATCH_TYPES[:1]))]
+)
+def test_workloads_are_applied_under_the_stacks_manager_or_rendered_as_patch_manifests(stack_runs, stack, patch_types):
+    run = stack_runs[stack]
+    assert {p.typ for p in patches(run)} == patch_types
+    for patch in patches(run):
+        if patch.typ == WORKLOAD_PATCH:
+            assert patch.inputs["fieldManager"] == f"datasurface-{stack}"
+            assert patch.inputs["apiVersion"] == "apps/v1"

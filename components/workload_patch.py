@@ -1,0 +1,207 @@
+"""One stack's entries in an Airflow workload it does not own, applied server-side, as a Pulumi dynamic resource.
+
+Why not pulumi-kubernetes' DeploymentPatch: its Diff cuts the live object to the shape of the old inputs
+by list position (`pruneSlice` in the provider), so next to the chart's entries every preview shows the
+patch replacing them and a second `up` is never a no-op; and a field taken over by a hand edit can only
+be refused or forced over every manager, another stack included. This resource compares by merge key and
+decides conflicts by who holds the field (components/server_side_apply.py).
+
+The provider is stateless: it reaches the cluster through the kubeconfig the Kubernetes provider uses
+(KUBECONFIG, else ~/.kube/config; context `kubeContext`) on every call, and holds no credential.
+Inputs have the shape of a Patch resource (apiVersion, kind, metadata, spec), plus the field manager.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from kubernetes import config as kube_config
+from kubernetes import dynamic
+from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError, NotFoundError
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from urllib3.exceptions import HTTPError
+
+from components import server_side_apply as ssa
+from components.factory_dag import DATABASE_ENV, HOST_ENV, PORT_ENV
+
+ROLLOUT_TIMEOUT_SECONDS = 600
+# Changing any of these points the patch at another object or owner: create the new one, then release the old.
+_IDENTITY_FIELDS = ("apiVersion", "kind", "metadata", "fieldManager", "kubeContext")
+# The stack config key behind each shared env var, for conflict messages.
+SHARED_ENV_CONFIG_KEYS = {HOST_ENV: "mergeDbHost", PORT_ENV: "mergeDbPort", DATABASE_ENV: "mergeDbName"}
+
+
+class WorkloadPatchError(Exception):
+    """A failure stated for the person running `pulumi up`."""
+
+
+def _target(props: Mapping[str, Any]) -> str:
+    return f"{props['kind']} {props['metadata']['namespace']}/{props['metadata']['name']}"
+
+
+class _Workload:
+    """The one object a patch targets, through a client built for this call."""
+
+    def __init__(self, props: Mapping[str, Any]):
+        self.props = props
+        self.name = props["metadata"]["name"]
+        self.namespace = props["metadata"]["namespace"]
+        try:
+            api = kube_config.new_client_from_config(context=props.get("kubeContext") or None)
+            resources = dynamic.DynamicClient(api).resources
+            self.resource = resources.get(api_version=props["apiVersion"], kind=props["kind"])
+        except (HTTPError, DynamicApiError, kube_config.ConfigException) as error:
+            reason = _reason(error)
+            raise WorkloadPatchError(f"{_target(props)}: cannot reach the Kubernetes API server: {reason}") from None
+
+    def get(self) -> dict[str, Any] | None:
+        try:
+            return self.resource.get(name=self.name, namespace=self.namespace).to_dict()
+        except NotFoundError:
+            return None
+        except (HTTPError, DynamicApiError) as error:
+            reason = _reason(error)
+            raise WorkloadPatchError(f"{_target(self.props)}: cannot read it from the API server: {reason}") from None
+
+    def apply(self, body: Mapping[str, Any], force: bool, dry_run: bool = False) -> dict[str, Any]:
+        try:
+            return self.resource.server_side_apply(
+                body=dict(body),
+                name=self.name,
+                namespace=self.namespace,
+                field_manager=self.props["fieldManager"],
+                force_conflicts=force,
+                dry_run="All" if dry_run else None,
+            ).to_dict()
+        except ConflictError:
+            raise
+        except (HTTPError, DynamicApiError) as error:
+            raise WorkloadPatchError(f"{_target(self.props)}: the apply did not complete: {_reason(error)}") from None
+
+
+def _reason(error: Exception) -> str:
+    """The API server's own message when it sent a Status, else the client's."""
+    if isinstance(error, DynamicApiError):
+        try:
+            return str(json.loads(error.body)["message"])
+        except (TypeError, ValueError, KeyError):
+            return f"HTTP {error.status} {error.reason}"
+    return str(error)
+
+
+def _body(props: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
+    metadata = props["metadata"]
+    return ssa.apply_body(props["apiVersion"], props["kind"], metadata["name"], metadata["namespace"], spec)
+
+
+def _apply(workload: _Workload, dry_run: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """Apply the stack's entries; take back fields a hand edit holds, refuse fields another configuration holds.
+
+    Returns the object as applied and the managers whose hand edits were taken back.
+    """
+    props = workload.props
+    target = _target(props)
+    live = workload.get()
+    if live is None:
+        raise WorkloadPatchError(
+            f"{target} does not exist: install Airflow there first, or correct airflowWorkloads/namespace"
+        )
+    body = _body(props, props["spec"])
+    try:
+        return workload.apply(body, force=False, dry_run=dry_run), []
+    except ConflictError as error:
+        found = ssa.conflicts(json.loads(error.body))
+        if not ssa.only_hand_edits(found, live["metadata"].get("managedFields") or []):
+            message = ssa.conflict_message(target, props["fieldManager"], found, SHARED_ENV_CONFIG_KEYS)
+            raise WorkloadPatchError(message) from None
+        return workload.apply(body, force=True, dry_run=dry_run), sorted({conflict.manager for conflict in found})
+
+
+def _apply_and_await(props: Mapping[str, Any]) -> dict[str, Any]:
+    workload = _Workload(props)
+    applied, taken_back = _apply(workload)
+    rolled_out = _await_rollout(workload, applied)
+    return {**props, "drift": _drift(rolled_out, props), "tookBackFrom": taken_back}
+
+
+def _drift(live: Mapping[str, Any], props: Mapping[str, Any]) -> list[str]:
+    """Where the live object does not carry this patch's spec under this patch's field manager."""
+    managed = (live.get("metadata") or {}).get("managedFields") or []
+    owned = ssa.owned_fields(managed, props["fieldManager"])
+    return ssa.drift(live.get("spec"), props["spec"], owned.get("f:spec", {}), ".spec")
+
+
+def _await_rollout(workload: _Workload, applied: dict[str, Any]) -> dict[str, Any]:
+    deadline = time.monotonic() + ROLLOUT_TIMEOUT_SECONDS
+    current: dict[str, Any] | None = applied
+    while current is not None and not ssa.rollout_complete(current):
+        if time.monotonic() > deadline:
+            raise WorkloadPatchError(
+                f"{_target(workload.props)}: applied, but its rollout did not complete in "
+                f"{ROLLOUT_TIMEOUT_SECONDS} s (kubectl rollout status shows why)"
+            )
+        time.sleep(1)
+        current = workload.get()
+    return current or applied
+
+
+class WorkloadPatchProvider(ResourceProvider):
+    """CRUD for one stack's entries in one workload; stateless, so the pickled provider carries nothing."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = _apply_and_await(props)
+        meta = props["metadata"]
+        return CreateResult(id_=f"{meta['namespace']}/{props['kind']}/{meta['name']}", outs=outs)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = [field for field in _IDENTITY_FIELDS if olds.get(field) != news.get(field)]
+        # `drift` is what the live object lacked at the last apply or refresh: a hand edit shows there.
+        changes = bool(replaces) or bool(olds.get("drift")) or olds.get("spec") != news.get("spec")
+        if changes and not replaces:
+            # A dry run, so that a preview in review already refuses what the `up` would refuse.
+            _apply(_Workload(news), dry_run=True)
+        return DiffResult(changes=changes, replaces=replaces, delete_before_replace=False)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=_apply_and_await(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        live = _Workload(props).get()
+        if live is None:
+            return ReadResult(id_=None, outs={})
+        return ReadResult(id_=id_, outs={**props, "drift": _drift(live, props)})
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """Release every field this manager holds: entries only it holds go, shared ones stay with the others."""
+        workload = _Workload(props)
+        if workload.get() is None:
+            return
+        workload.apply(_body(props, {}), force=False)
+
+
+class WorkloadPatch(Resource, module="datasurface", name="WorkloadPatch"):
+    """This stack's entries in one workload: `spec` holds only them, as a server-side apply would send it."""
+
+    drift: pulumi.Output[list]
+    took_back_from: pulumi.Output[list]
+
+    def __init__(
+        self,
+        name: str,
+        manifest: Mapping[str, Any],
+        field_manager: str,
+        kube_context: str | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        props = {
+            **manifest,
+            "fieldManager": field_manager,
+            "kubeContext": kube_context or "",
+            "drift": None,
+            "tookBackFrom": None,
+        }
+        super().__init__(WorkloadPatchProvider(), name, props, opts)
