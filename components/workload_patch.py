@@ -54,9 +54,10 @@ class _Workload:
             api = kube_config.new_client_from_config(context=props.get("kubeContext") or None)
             resources = dynamic.DynamicClient(api).resources
             self.resource = resources.get(api_version=props["apiVersion"], kind=props["kind"])
-        except (HTTPError, DynamicApiError, kube_config.ConfigException) as error:
-            reason = _reason(error)
-            raise WorkloadPatchError(f"{_target(props)}: cannot reach the Kubernetes API server: {reason}") from None
+        except kube_config.ConfigException as error:
+            raise WorkloadPatchError(f"{_target(props)}: no usable kubeconfig: {error}") from None
+        except (HTTPError, DynamicApiError) as error:
+            raise _failure(props, "cannot look its kind up", error) from None
 
     def get(self) -> dict[str, Any] | None:
         try:
@@ -64,8 +65,7 @@ class _Workload:
         except NotFoundError:
             return None
         except (HTTPError, DynamicApiError) as error:
-            reason = _reason(error)
-            raise WorkloadPatchError(f"{_target(self.props)}: cannot read it from the API server: {reason}") from None
+            raise _failure(self.props, "cannot read it", error) from None
 
     def apply(self, body: Mapping[str, Any], force: bool, dry_run: bool = False) -> dict[str, Any]:
         try:
@@ -80,7 +80,14 @@ class _Workload:
         except ConflictError:
             raise
         except (HTTPError, DynamicApiError) as error:
-            raise WorkloadPatchError(f"{_target(self.props)}: the apply did not complete: {_reason(error)}") from None
+            raise _failure(self.props, "the apply did not complete", error) from None
+
+
+def _failure(props: Mapping[str, Any], what: str, error: Exception) -> WorkloadPatchError:
+    """An error from the client, said for people: an unreachable server first, as that is what to fix."""
+    if isinstance(error, HTTPError):
+        return WorkloadPatchError(f"{_target(props)}: cannot reach the Kubernetes API server: {error}")
+    return WorkloadPatchError(f"{_target(props)}: {what}: {_reason(error)}")
 
 
 def _reason(error: Exception) -> str:

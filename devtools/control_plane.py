@@ -181,8 +181,7 @@ class ControlPlane:
 
         self._spawn("etcd", etcd_args(self.folder / "etcd-data", self.ports["etcd"], self.ports["etcd-peer"]))
         self._wait("etcd", f"http://127.0.0.1:{self.ports['etcd']}/health", None)
-        self._spawn("kube-apiserver", apiserver_args(pki, self.folder, self.ports["etcd"], self.ports["apiserver"]))
-        self._wait("kube-apiserver", f"{self.server}/readyz", self._client_tls(pki))
+        self.start_apiserver()
         self._spawn(
             "kube-controller-manager", controller_manager_args(pki, self.folder, self.ports["controller-manager"])
         )
@@ -193,6 +192,16 @@ class ControlPlane:
         )
         self.started_in = time.monotonic() - begin
         return self
+
+    def start_apiserver(self) -> None:
+        """Starts kube-apiserver on its port (again, after stop_apiserver) and waits until it is ready."""
+        pki = ensure_pki(self.folder / "pki")
+        self._spawn("kube-apiserver", apiserver_args(pki, self.folder, self.ports["etcd"], self.ports["apiserver"]))
+        self._wait("kube-apiserver", f"{self.server}/readyz", self._client_tls(pki))
+
+    def stop_apiserver(self) -> None:
+        """Stops kube-apiserver alone, as an outage of the cluster's endpoint; etcd keeps the state."""
+        stop_process(self.processes.pop("kube-apiserver").pid)
 
     def _spawn(self, name: str, args: list[str]) -> None:
         binary = self.bin_dir / name

@@ -55,8 +55,9 @@ def stack_config(stack: str) -> dict:
 
 
 def cluster_stacks() -> set[str]:
+    """Every committed stack but `local`, which deploys to the control plane scripts/run_local.sh starts."""
     stacks = {p.name[len("Pulumi.") : -len(".yaml")] for p in (REPO_ROOT / "config").glob("Pulumi.*.yaml")}
-    return {s for s in stacks if not stack_config(s).get("renderManifestsTo")}
+    return stacks - {"local"}
 
 
 def pulumi_step(workflow: dict) -> dict:
@@ -104,7 +105,8 @@ def test_the_preview_follows_the_pulumi_action_conventions():
     inputs = step["with"]
     assert inputs["command"] == "preview"
     assert inputs["stack-name"] == "${{ matrix.stack }}"
-    assert (inputs["diff"], inputs["comment-on-pr"]) == (True, True)
+    assert inputs["diff"] is True
+    assert inputs["comment-on-pr"] == "${{ github.event_name == 'pull_request' }}"
     assert inputs["policyPacks"] == "policy" and (REPO_ROOT / "policy" / "PulumiPolicy.yaml").exists()
     assert inputs["work-dir"] == "."
     assert set(step["env"]) == {"PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"}
@@ -114,6 +116,15 @@ def test_the_preview_follows_the_pulumi_action_conventions():
 def test_the_pulumi_cli_matches_the_programs_sdk_pin():
     pin = re.search(r"^pulumi==(\S+)$", (REPO_ROOT / "requirements.txt").read_text(), re.MULTILINE).group(1)
     assert pulumi_step(load(PREVIEW))["with"]["pulumi-version"] == pin
+
+
+def test_a_nightly_run_fails_on_drift_and_pull_requests_only_preview():
+    workflow = load(PREVIEW)
+    assert [entry["cron"] for entry in workflow["on"]["schedule"]] == ["17 5 * * *"]
+    inputs = pulumi_step(workflow)["with"]
+    nightly = "${{ github.event_name != 'pull_request' }}"
+    assert (inputs["refresh"], inputs["expect-no-changes"]) == (nightly, nightly)
+    assert workflow["jobs"]["preview"]["if"].startswith("github.event_name != 'pull_request' ||")
 
 
 def test_every_action_is_pinned_to_a_commit_with_its_version_noted():

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+import yaml
 
 from devtools.airflow_chart import apply_chart
 from devtools.control_plane import ControlPlane
@@ -72,6 +73,16 @@ def planned_steps(preview_json: str) -> dict[tuple[str, str], str]:
         typ, name = urn.split("::")[-2].split("$")[-1], urn.split("::")[-1]
         out[(typ, name)] = step["op"]
     return out
+
+
+def edit_seed_streams(project: Project, stack: str, edit) -> None:
+    """Rewrite the stack file's seedStreams through `edit(rows)`, rows as parsed JSON objects."""
+    path = project.stack_file(stack)
+    document = yaml.safe_load(path.read_text())
+    key = "datasurface-yellow:seedStreams"
+    rows = [json.loads(r) for r in document["config"][key]]
+    document["config"][key] = [json.dumps(r) for r in edit(rows)]
+    path.write_text(yaml.safe_dump(document, sort_keys=False, width=1000))
 
 
 @pytest.fixture(scope="session")

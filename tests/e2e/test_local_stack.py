@@ -16,13 +16,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-import yaml
 from psycopg import errors
 
 from devtools.airflow_chart import chart_manifests
+from devtools.control_plane import kubectl_env
 from devtools.show_local import cluster_documents, extract_dag_files, rendered_documents, workload_env
 from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import planned_steps
+from tests.e2e.conftest import edit_seed_streams, planned_steps
 
 pytestmark = pytest.mark.e2e
 
@@ -69,13 +69,30 @@ def table_rows(server, table=DSG_TABLE) -> dict[str, tuple[str, str]]:
         return {k: (c, s) for k, c, s in conn.execute(f"SELECT stream_key, config_json, status FROM {table}")}
 
 
-def edit_seed_streams(project, stack, edit) -> None:
-    path = project.stack_file(stack)
-    document = yaml.safe_load(path.read_text())
-    key = "datasurface-yellow:seedStreams"
-    rows = [json.loads(r) for r in document["config"][key]]
-    document["config"][key] = [json.dumps(r) for r in edit(rows)]
-    path.write_text(yaml.safe_dump(document, sort_keys=False, width=1000))
+def run_airflow_driver(project, tmp_path, command: str) -> subprocess.CompletedProcess:
+    """The factory DAG file from the ConfigMap in the API server, run by Airflow with the workload's env and
+    the credentials the Secret gives the pods."""
+    documents = deployed(project)
+    (dag_file,) = extract_dag_files(documents, tmp_path / "dags")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DATASURFACE_"))},
+        **workload_env(documents),
+        "postgres_USER": LOGIN_ROLE,
+        "postgres_PASSWORD": config_value(project, "mergeDbPassword"),
+        "AIRFLOW_HOME": str(tmp_path / "airflow-home"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "DATASURFACE_DAG_CACHE_DIR": str(tmp_path / "cache"),
+        # The KubernetesPodOperator builds its pod with a client of this cluster.
+        "KUBECONFIG": project.env["KUBECONFIG"],
+    }
+    airflow_python = REPO_ROOT / ".venv-airflow" / "bin" / "python"
+    return subprocess.run(
+        [str(airflow_python), str(AIRFLOW_DRIVER), command, str(dag_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_preview_lists_the_planned_resources(local_stack):
@@ -146,26 +163,8 @@ def test_the_login_role_runs_the_factory_sync_and_has_no_more_rights(local_stack
     """The factory DAG file as deployed, run as the role Airflow uses: it reads the dsg table and
     creates its ledger and audit tables. The role cannot do what the design does not give it."""
     project, server = local_stack
-    documents = deployed(project)
-    (dag_file,) = extract_dag_files(documents, tmp_path / "dags")
     password = config_value(project, "mergeDbPassword")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DATASURFACE_"))},
-        **workload_env(documents),
-        "postgres_USER": LOGIN_ROLE,
-        "postgres_PASSWORD": password,
-        "AIRFLOW_HOME": str(tmp_path / "airflow-home"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "DATASURFACE_DAG_CACHE_DIR": str(tmp_path / "cache"),
-    }
-    airflow_python = REPO_ROOT / ".venv-airflow" / "bin" / "python"
-    result = subprocess.run(
-        [str(airflow_python), str(AIRFLOW_DRIVER), "sync", str(dag_file)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_airflow_driver(project, tmp_path, "sync")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])["summary"]
     assert sorted(summary["created"]) == ["yellowlive__Store1_ingestion", "yellowlive__Store2_ingestion"], summary
@@ -222,6 +221,41 @@ def test_what_was_deployed_is_shown_with_the_dags_airflow_builds_from_it(local_s
     assert "yellowlive__Store1_ingestion" in result.stdout
     assert "yellowlive__Store2_ingestion" in result.stdout
     assert "yellowlive__Store3_ingestion" not in result.stdout
+
+
+def test_the_pod_an_ingestion_dag_launches_is_accepted_by_the_api_server(local_stack, tmp_path):
+    """Built by the deployed DAG file's own code, created server-side with dry run in the stack's namespace."""
+    project, _ = local_stack
+    result = run_airflow_driver(project, tmp_path, "parse")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    parsed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert not parsed["import_errors"], parsed["import_errors"]
+    (task,) = parsed["dags"]["yellowlive__Store1_ingestion"]["tasks"]
+    pod = task["pod"]["manifest"]
+    assert pod["metadata"]["namespace"] == "datasurface-local"
+    kubeconfig = Path(project.env["KUBECONFIG"])
+    created = subprocess.run(
+        ["kubectl", "--kubeconfig", str(kubeconfig), "create", "--dry-run=server", "-o", "json", "-f", "-"],
+        input=json.dumps(pod),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=kubectl_env(kubeconfig),
+    )
+    assert created.returncode == 0, created.stderr
+    accepted = json.loads(created.stdout)
+    assert accepted["spec"]["containers"][0]["image"] == "datasurface/datasurface:0.9.6"
+    (secret,) = of_kind(deployed(project), "Secret")
+    references = [
+        e["valueFrom"]["secretKeyRef"]
+        for c in accepted["spec"]["containers"]
+        for e in c.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+    ]
+    assert references, accepted["spec"]["containers"]
+    for reference in references:
+        assert reference["name"] == secret["metadata"]["name"]
+        assert reference["key"] in secret["data"], (reference, sorted(secret["data"]))
 
 
 def test_a_second_up_changes_nothing(local_stack):

@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import time
 
+import psycopg
 import pytest
 
 from components.factory_dag import factory_dag_values, render_factory_dag
@@ -21,8 +23,9 @@ from devtools.airflow_chart import AIRFLOW_IMAGE, WORKLOADS, apply_chart, chart_
 from devtools.control_plane import ControlPlane, kubectl_env
 from devtools.embedded_pg import EmbeddedPostgres
 from devtools.net import free_port
-from tests.e2e.conftest import Project, copy_project, planned_steps
+from tests.e2e.conftest import Project, copy_project, edit_seed_streams, planned_steps
 from tests.program_harness import load_stack_config
+from tests.unit.test_bad_input_matrix import promised_message
 
 pytestmark = pytest.mark.e2e
 
@@ -48,8 +51,14 @@ def cluster(tmp_path_factory, toolchain_bin) -> ControlPlane:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, pulumi_env, cluster) -> Project:
+def server(tmp_path_factory) -> EmbeddedPostgres:
     server = EmbeddedPostgres(tmp_path_factory.mktemp("cluster-pg"), free_port(), "admin-pw").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, pulumi_env, cluster, server) -> Project:
     root = tmp_path_factory.mktemp("cluster-project")
     env = {
         **pulumi_env,
@@ -66,8 +75,7 @@ def project(tmp_path_factory, pulumi_env, cluster) -> Project:
             (("--secret",), "mergeDbPassword", login_password(stack)),
         ):
             project.pulumi("config", "set", *flags, key, value, "--stack", stack)
-    yield project
-    server.stop()
+    return project
 
 
 def up(project: Project, stack: str) -> None:
@@ -179,6 +187,76 @@ def test_a_password_change_updates_the_secret_in_place_without_a_moment_of_absen
     assert base64.b64decode(after["data"]["password"]).decode() == rotated
 
 
+def reschedule_store2(schedule: str):
+    def edit(rows):
+        for row in rows:
+            if row["stream_key"] == "Store2":
+                row["config"]["schedule_string"] = schedule
+        return rows
+
+    return edit
+
+
+def test_an_api_server_outage_during_up_fails_clearly_and_the_next_up_converges(project, cluster, server):
+    """The `up` is held inside the merge database (a lock on the dsg table) while the API server stops, so the
+    outage falls between the steps that reached Kubernetes and the patches that follow them."""
+    project.pulumi("config", "set", "dagsFolder", "/opt/airflow/dags-moved", "--stack", "yellowlive")
+    edit_seed_streams(project, "yellowlive", reschedule_store2("@daily"))
+    lock = psycopg.connect(server.conninfo("datasurface_merge"))
+    lock.execute("LOCK TABLE yellowlive_airflow_dsg IN ACCESS EXCLUSIVE MODE")
+    running = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--stack", "yellowlive"],
+        cwd=project.root,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_lock_waiter(server)
+        cluster.stop_apiserver()
+    finally:
+        lock.close()
+    output, _ = running.communicate(timeout=600)
+    assert running.returncode != 0, output
+    message = promised_message(
+        "cluster apply", "test_an_api_server_outage_during_up_fails_clearly_and_the_next_up_converges"
+    )
+    assert message in output, output
+
+    cluster.start_apiserver()
+    up(project, "yellowlive")
+    no_changes(project, "yellowlive")
+    assert (
+        "pending_operations"
+        not in json.loads(project.pulumi("stack", "export", "--stack", "yellowlive").stdout)["deployment"]
+    )
+    for deployment in WORKLOADS:
+        (container,) = pod_spec(cluster, deployment)["containers"]
+        mounts = {m["mountPath"] for m in container["volumeMounts"]}
+        assert "/opt/airflow/dags-moved/yellowlive" in mounts and "/opt/airflow/dags/yellowlive" not in mounts
+
+    project.pulumi("config", "set", "dagsFolder", "/opt/airflow/dags", "--stack", "yellowlive")
+    edit_seed_streams(project, "yellowlive", reschedule_store2("*/15 * * * *"))
+    up(project, "yellowlive")
+    for deployment in WORKLOADS:
+        assert_carries(pod_spec(cluster, deployment), "yellowlive")
+
+
+def wait_for_lock_waiter(server: EmbeddedPostgres, timeout: float = 120) -> None:
+    """Until a session waits for a lock in the merge database: the `up` has reached the dsg table."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            waiting = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = 'datasurface_merge' AND wait_event_type = 'Lock'"
+            ).fetchone()
+            if waiting and waiting[0]:
+                return
+            time.sleep(0.2)
+    raise AssertionError("the up never reached the dsg table")
+
+
 def no_changes(project: Project, stack: str) -> None:
     """A preview against the live objects (refreshed first) and an `up` both find nothing to do."""
     project.pulumi("preview", "--refresh", "--expect-no-changes", "--stack", stack)
@@ -270,18 +348,34 @@ def test_a_forensic_stack_whose_shared_value_disagrees_is_refused_and_nothing_ch
         result = project.pulumi("up", "--yes", "--skip-preview", "--stack", "yellowforensic", check=False)
     finally:
         project.pulumi("config", "set", "mergeDbHost", configured, "--stack", "yellowforensic")
+    message = promised_message(
+        "cluster apply", "test_a_forensic_stack_whose_shared_value_disagrees_is_refused_and_nothing_changes"
+    )
     for refused in (preview, result):
         assert refused.returncode != 0
-        assert (
-            '.env[name="DATASURFACE_POSTGRES_HOST"].value (config key mergeDbHost) is held by stack "yellowlive"'
-            in refused.output
-        ), refused.output
+        assert message in refused.output, refused.output
         assert "Nothing was changed." in refused.output
     assert {deployment: pod_spec(cluster, deployment) for deployment in WORKLOADS} == before
     # The failed `up` recorded the stack's outputs; the next one puts them back and touches nothing live.
     up(project, "yellowforensic")
     assert {deployment: pod_spec(cluster, deployment) for deployment in WORKLOADS} == before
     no_changes(project, "yellowforensic")
+
+
+def test_a_workload_the_namespace_lacks_stops_up_naming_it(project, cluster):
+    before = {deployment: pod_spec(cluster, deployment) for deployment in WORKLOADS}
+    extra = "airflowWorkloads[2]"
+    project.pulumi("config", "set", "--path", extra, "Deployment/airflow-triggerer:triggerer", "--stack", "yellowlive")
+    try:
+        result = project.pulumi("up", "--yes", "--skip-preview", "--stack", "yellowlive", check=False)
+    finally:
+        project.pulumi("config", "rm", "--path", extra, "--stack", "yellowlive")
+    assert result.returncode != 0
+    message = promised_message("cluster apply", "test_a_workload_the_namespace_lacks_stops_up_naming_it")
+    assert message in result.output, result.output
+    assert {deployment: pod_spec(cluster, deployment) for deployment in WORKLOADS} == before
+    up(project, "yellowlive")
+    no_changes(project, "yellowlive")
 
 
 def test_destroying_yellowforensic_leaves_yellowlive_and_the_shared_env(project, cluster):

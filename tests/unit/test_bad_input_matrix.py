@@ -25,7 +25,7 @@ from tests.program_harness import execute, prepare_run
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOC = REPO_ROOT / "docs" / "bad-input-matrix.md"
 STACK = "yellowlive"
-STEPS = ("settings validation", "policy", "engine", "admin endpoint")
+STEPS = ("settings validation", "policy", "engine", "admin endpoint", "cluster apply")
 E2E_TEST_ID = re.compile(r"^(?P<path>tests/e2e/\w+\.py)::(?P<test>test_\w+)(\[[\w.-]+\])?$")
 
 
@@ -76,7 +76,7 @@ def read_rows() -> list[Row]:
     for line in DOC.read_text().splitlines():
         if line.startswith("|"):
             parts = cells(line)
-            if re.fullmatch(r"[SPEA]\d+", parts[0]):
+            if re.fullmatch(r"[SPEAK]\d+", parts[0]):
                 rows.append(Row(*parts))
     return rows
 
@@ -103,6 +103,7 @@ def test_the_matrix_lists_every_step_and_unique_rows():
     assert {row.id[0] for row in rows_of("policy")} == {"P"}
     assert {row.id[0] for row in rows_of("engine")} == {"E"}
     assert {row.id[0] for row in rows_of("admin endpoint")} == {"A"}
+    assert {row.id[0] for row in rows_of("cluster apply")} == {"K"}
     assert len(rows_of("settings validation")) >= 30 and len(rows_of("policy")) >= 10 and len(rows_of("engine")) >= 5
 
 
@@ -184,8 +185,10 @@ def test_a_policy_row_is_reported_by_its_policy_with_its_message(row):
 # --- engine: named end-to-end tests -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("row", rows_of("engine") + rows_of("admin endpoint"), ids=lambda row: row.id)
-def test_an_engine_or_admin_endpoint_row_names_the_e2e_test_that_checks_it(row):
+@pytest.mark.parametrize(
+    "row", rows_of("engine") + rows_of("admin endpoint") + rows_of("cluster apply"), ids=lambda row: row.id
+)
+def test_an_engine_admin_endpoint_or_cluster_row_names_the_e2e_test_that_checks_it(row):
     test_id = E2E_TEST_ID.match(code(row.checked_by))
     assert test_id, f"{row.id}: 'checked by' must be a tests/e2e test id, not {row.checked_by!r}"
     module = REPO_ROOT / test_id["path"]

@@ -198,11 +198,14 @@ def test_only_the_stack_that_owns_the_database_creates_it_and_keeps_it(stack_run
     assert stack_runs["yellowforensic"].of_type("postgresql:index/database:Database") == []
 
 
-def test_local_stack_renders_manifests_instead_of_applying_them(stack_runs):
-    provider = stack_runs["local"].one("pulumi:providers:kubernetes")
-    assert provider.inputs["renderYamlToDirectory"] == "build/manifests/local"
-    for stack in ("yellowlive", "yellowforensic"):
-        assert "renderYamlToDirectory" not in stack_runs[stack].one("pulumi:providers:kubernetes").inputs
+def test_render_mode_writes_manifests_with_patch_resources_instead_of_applying_them(stack_runs):
+    from tests.program_harness import run_program
+
+    rendered = run_program("local", {"renderManifestsTo": "build/manifests/local"})
+    assert rendered.one("pulumi:providers:kubernetes").inputs["renderYamlToDirectory"] == "build/manifests/local"
+    assert {p.typ for p in patches(rendered)} == {"kubernetes:apps/v1:DeploymentPatch"}
+    for stack, run in stack_runs.items():
+        assert "renderYamlToDirectory" not in run.one("pulumi:providers:kubernetes").inputs, stack
 
 
 def test_stack_outputs_name_the_platform_parts(stack_run):
@@ -257,13 +260,9 @@ def test_every_secret_config_key_is_used_as_a_secret(stack_runs, key):
     assert found, f"{key} is read but never reaches a resource"
 
 
-@pytest.mark.parametrize(
-    ("stack", "patch_types"), [("yellowlive", {WORKLOAD_PATCH}), ("local", set(RENDERED_PATCH_TYPES[:1]))]
-)
-def test_workloads_are_applied_under_the_stacks_manager_or_rendered_as_patch_manifests(stack_runs, stack, patch_types):
-    run = stack_runs[stack]
-    assert {p.typ for p in patches(run)} == patch_types
-    for patch in patches(run):
-        if patch.typ == WORKLOAD_PATCH:
-            assert patch.inputs["fieldManager"] == f"datasurface-{stack}"
-            assert patch.inputs["apiVersion"] == "apps/v1"
+def test_workloads_are_applied_under_the_stacks_own_field_manager(stack_run):
+    assert {p.typ for p in patches(stack_run)} == {WORKLOAD_PATCH}
+    for patch in patches(stack_run):
+        assert patch.inputs["fieldManager"] == f"datasurface-{stack_run.stack}"
+        assert patch.inputs["apiVersion"] == "apps/v1"
+        assert patch.inputs["kubeContext"] == stack_run.config.get("kubeContext", "")

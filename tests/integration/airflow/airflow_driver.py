@@ -51,9 +51,12 @@ def env_entry(var) -> dict:
 
 
 def pod_report(task) -> dict:
+    from kubernetes.client import ApiClient
+
     pod = task.build_pod_request_obj()
     container = pod.spec.containers[0]
     return {
+        "manifest": ApiClient().sanitize_for_serialization(pod),
         "namespace": pod.metadata.namespace,
         "name": pod.metadata.name,
         "labels": pod.metadata.labels,
