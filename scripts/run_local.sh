@@ -4,9 +4,9 @@
 #   bash scripts/run_local.sh            deploy (or update) the local stack
 #   bash scripts/run_local.sh destroy    destroy the stack (the control plane and PostgreSQL keep running)
 #   bash scripts/run_local.sh stop       stop the control plane and the embedded PostgreSQL
-# Installs what is missing (the Python environment, the Pulumi toolchain and the Kubernetes binaries),
-# starts the control plane (.local/kube, with the Airflow chart's Deployments in the stack's namespace)
-# and the embedded PostgreSQL (127.0.0.1:55432), and keeps Pulumi's state in .local/pulumi-state.
+# Installs what is missing (the Python and Airflow environments, the Pulumi toolchain and the Kubernetes
+# binaries), starts the control plane (.local/kube, with the Airflow chart's Deployments in the stack's
+# namespace) and the embedded PostgreSQL (127.0.0.1:55432), and keeps Pulumi's state in .local/pulumi-state.
 # With renderManifestsTo set on the stack, the manifests are written to that folder and no control
 # plane is started.
 set -euo pipefail
@@ -20,6 +20,10 @@ case "$ACTION" in
 esac
 
 ensure_venv "$REPO_ROOT/.venv" requirements/test.lock
+if [ "$ACTION" = "up" ]; then
+  # Airflow, to show the DAGs the deployed factory builds (its own environment; a no-op when present).
+  bash scripts/setup_airflow_env.sh >&2
+fi
 PULUMI_BIN="$(bash scripts/pulumi_toolchain.sh --print-bin | tail -n 1)"
 export PATH="$PULUMI_BIN:$PATH"
 mkdir -p .local/pulumi-state
