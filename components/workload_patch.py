@@ -194,7 +194,7 @@ class WorkloadPatch(Resource, module="datasurface", name="WorkloadPatch"):
     """This stack's entries in one workload: `spec` holds only them, as a server-side apply would send it."""
 
     drift: pulumi.Output[list]
-    took_back_from: pulumi.Output[list]
+    tookBackFrom: pulumi.Output[list]
 
     def __init__(
         self,
