@@ -149,3 +149,42 @@ def walk_strings(value: Any, inside_secret: bool = False):
             yield from walk_strings(v, inside_secret)
     elif isinstance(value, str):
         yield value, inside_secret
+
+
+def valid_raw(**changes):
+    """A minimal valid raw stack config (yellowlive on its cluster), with `changes` applied."""
+    raw = {
+        "platform": "yellowlive",
+        "namespace": "ns-kub-pg-test",
+        "mergeDbHost": "pg-data.ns-kub-pg-test.svc.cluster.local",
+        "mergeDbUser": "yellowlive_airflow",
+        "mergeDbPassword": "pw",
+        "adminHost": "localhost",
+        "adminPort": "15432",
+        "adminPassword": "admin-pw",
+        "jobImage": "datasurface/datasurface:0.9.6",
+        "seedStreams": [json.dumps({"stream_key": "Store1", "config": {"store_name": "Store1"}})],
+    }
+    raw.update(changes)
+    return raw
+
+
+# Resource types the program declares, as the engine names them.
+SECRET = "kubernetes:core/v1:Secret"
+CONFIGMAP = "kubernetes:core/v1:ConfigMap"
+WORKLOAD_PATCH = "pulumi-python:dynamic/datasurface:WorkloadPatch"
+RENDERED_PATCH_TYPES = ("kubernetes:apps/v1:DeploymentPatch", "kubernetes:apps/v1:StatefulSetPatch")
+PATCH_TYPES = (WORKLOAD_PATCH, *RENDERED_PATCH_TYPES)
+DSG_TABLE = "pulumi-python:dynamic/datasurface:DsgTable"
+
+
+def patches(run: ProgramRun) -> list:
+    """The workload patches of a run, whichever resource type carries them."""
+    return [r for r in run.resources if r.typ in PATCH_TYPES]
+
+
+def unwrap(value):
+    """The plain value inside a secret as the mocks record it."""
+    from pulumi.runtime.rpc import unwrap_rpc_secret
+
+    return unwrap_rpc_secret(value)

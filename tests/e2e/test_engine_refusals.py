@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from tests.bad_input_matrix import promised_message
 from tests.e2e.conftest import Project, copy_project
-from tests.unit.test_bad_input_matrix import promised_message
 
 pytestmark = pytest.mark.e2e
 

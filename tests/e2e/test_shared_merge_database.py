@@ -14,8 +14,8 @@ import pytest
 
 from devtools.embedded_pg import EmbeddedPostgres
 from devtools.net import free_port
+from tests.bad_input_matrix import promised_message
 from tests.e2e.conftest import Project, copy_project
-from tests.unit.test_bad_input_matrix import promised_message
 
 pytestmark = pytest.mark.e2e
 

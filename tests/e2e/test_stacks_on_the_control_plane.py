@@ -23,9 +23,9 @@ from devtools.airflow_chart import AIRFLOW_IMAGE, WORKLOADS, apply_chart, chart_
 from devtools.control_plane import ControlPlane, kubectl_env
 from devtools.embedded_pg import EmbeddedPostgres
 from devtools.net import free_port
+from tests.bad_input_matrix import promised_message
 from tests.e2e.conftest import Project, copy_project, edit_seed_streams, planned_steps
 from tests.program_harness import load_stack_config
-from tests.unit.test_bad_input_matrix import promised_message
 
 pytestmark = pytest.mark.e2e
 

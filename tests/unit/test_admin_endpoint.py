@@ -8,8 +8,7 @@ import pytest
 from components.admin_endpoint import AdminEndpointError, endpoint, merge_database_exists, missing_database_problem
 from components.settings import parse_settings
 from devtools.net import free_port
-from tests.program_harness import execute, prepare_run
-from tests.unit.test_settings import valid_raw
+from tests.program_harness import execute, prepare_run, valid_raw
 
 DATABASE = "postgresql:index/database:Database"
 

@@ -12,20 +12,18 @@ import importlib.util
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
 from components.settings import SettingsError
+from tests.bad_input_matrix import ROWS, code, rows_of
 from tests.policy import resources as r
 from tests.program_harness import execute, prepare_run
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DOC = REPO_ROOT / "docs" / "bad-input-matrix.md"
 STACK = "yellowlive"
-STEPS = ("settings validation", "policy", "engine", "admin endpoint", "cluster apply")
 E2E_TEST_ID = re.compile(r"^(?P<path>tests/e2e/\w+\.py)::(?P<test>test_\w+)(\[[\w.-]+\])?$")
 
 
@@ -43,57 +41,6 @@ yp = _load_policies()
 
 
 # --- reading the table ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Row:
-    id: str
-    bad_input: str
-    message: str
-    step: str
-    checked_by: str
-
-    @property
-    def kind(self) -> str:
-        return next(s for s in STEPS if self.step.startswith(s))
-
-
-def cells(line: str) -> list[str]:
-    """The cells of a Markdown table line; `\\|` is a literal bar."""
-    parts = re.split(r"(?<!\\)\|", line.strip().strip("|"))
-    return [p.strip().replace("\\|", "|") for p in parts]
-
-
-def code(cell: str) -> str:
-    """The text of the first `code span` in a cell."""
-    found = re.search(r"`([^`]+)`", cell)
-    assert found, f"no `code` in cell {cell!r}"
-    return found.group(1)
-
-
-def read_rows() -> list[Row]:
-    rows = []
-    for line in DOC.read_text().splitlines():
-        if line.startswith("|"):
-            parts = cells(line)
-            if re.fullmatch(r"[SPEAK]\d+", parts[0]):
-                rows.append(Row(*parts))
-    return rows
-
-
-ROWS = read_rows()
-
-
-def rows_of(kind: str) -> list[Row]:
-    return [row for row in ROWS if row.kind == kind]
-
-
-def promised_message(kind: str, test_id: str) -> str:
-    """The message the matrix promises for the row of `kind` that the e2e test `test_id` checks."""
-    for row in rows_of(kind):
-        if code(row.checked_by).endswith(test_id):
-            return code(row.message)
-    raise AssertionError(f"docs/bad-input-matrix.md has no {kind} row checked by {test_id}")
 
 
 def test_the_matrix_lists_every_step_and_unique_rows():

@@ -11,7 +11,7 @@ from components.factory_dag import (
     render_factory_dag,
 )
 from components.settings import parse_settings
-from tests.unit.test_settings import valid_raw
+from tests.program_harness import valid_raw
 
 
 @pytest.fixture

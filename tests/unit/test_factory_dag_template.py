@@ -13,7 +13,7 @@ import pytest
 from components.factory_dag import factory_dag_values, render_factory_dag
 from components.naming import PLATFORMS
 from components.settings import parse_settings
-from tests.unit.test_settings import valid_raw
+from tests.program_harness import valid_raw
 
 
 def rendered(platform: str) -> str:

@@ -8,8 +8,7 @@ import copy
 import kubernetes_validate
 import pytest
 
-from tests.program_harness import ProgramRun
-from tests.unit.test_program import CONFIGMAP, SECRET, patches, unwrap
+from tests.program_harness import CONFIGMAP, SECRET, ProgramRun, patches, unwrap
 
 KUBERNETES_VERSION = "1.33.0"
 

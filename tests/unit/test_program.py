@@ -8,18 +8,18 @@ import json
 import pytest
 
 from components.settings import SECRET_KEYS
-from tests.program_harness import ProgramRun, is_secret, secret_values_for, walk_strings
-
-SECRET = "kubernetes:core/v1:Secret"
-CONFIGMAP = "kubernetes:core/v1:ConfigMap"
-WORKLOAD_PATCH = "pulumi-python:dynamic/datasurface:WorkloadPatch"
-RENDERED_PATCH_TYPES = ("kubernetes:apps/v1:DeploymentPatch", "kubernetes:apps/v1:StatefulSetPatch")
-PATCH_TYPES = (WORKLOAD_PATCH, *RENDERED_PATCH_TYPES)
-DSG_TABLE = "pulumi-python:dynamic/datasurface:DsgTable"
-
-
-def patches(run: ProgramRun):
-    return [r for r in run.resources if r.typ in PATCH_TYPES]
+from tests.program_harness import (
+    CONFIGMAP,
+    DSG_TABLE,
+    SECRET,
+    WORKLOAD_PATCH,
+    ProgramRun,
+    is_secret,
+    patches,
+    secret_values_for,
+    unwrap,
+    walk_strings,
+)
 
 
 def containers(run: ProgramRun):
@@ -30,12 +30,6 @@ def containers(run: ProgramRun):
 
 def env_of(container) -> dict[str, dict]:
     return {e["name"]: e for e in container["env"]}
-
-
-def unwrap(value):
-    from pulumi.runtime.rpc import unwrap_rpc_secret
-
-    return unwrap_rpc_secret(value)
 
 
 def test_declares_one_platform_with_every_part(stack_run):

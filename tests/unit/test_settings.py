@@ -3,24 +3,7 @@ import json
 import pytest
 
 from components.settings import DEFAULTS, SettingsError, parse_settings
-from tests.program_harness import STACKS, load_stack_config, secret_values_for
-
-
-def valid_raw(**changes):
-    raw = {
-        "platform": "yellowlive",
-        "namespace": "ns-kub-pg-test",
-        "mergeDbHost": "pg-data.ns-kub-pg-test.svc.cluster.local",
-        "mergeDbUser": "yellowlive_airflow",
-        "mergeDbPassword": "pw",
-        "adminHost": "localhost",
-        "adminPort": "15432",
-        "adminPassword": "admin-pw",
-        "jobImage": "datasurface/datasurface:0.9.6",
-        "seedStreams": [json.dumps({"stream_key": "Store1", "config": {"store_name": "Store1"}})],
-    }
-    raw.update(changes)
-    return raw
+from tests.program_harness import STACKS, load_stack_config, secret_values_for, valid_raw
 
 
 def problems_of(raw):

@@ -25,7 +25,7 @@ from components import dsg_sql
 from components.factory_dag import factory_dag_values, render_factory_dag
 from components.settings import parse_settings
 from devtools.net import free_port
-from tests.unit.test_settings import valid_raw
+from tests.program_harness import valid_raw
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent.parent
