@@ -14,7 +14,7 @@ imports) and "cold" (a fresh interpreter that pays for every import the file mak
 first parse).
 
 Run with the project's main virtualenv (it renders the template and starts PostgreSQL); the timings
-run in a virtualenv holding requirements/airflow.txt plus bench/requirements.txt:
+run in a virtualenv holding requirements/airflow.txt plus bench/requirements.txt (dag-factory):
     bash bench/setup_bench_env.sh
     .venv/bin/python bench/factory_parse_bench.py [--sizes 100 1000 5000] [--repeat 5]
 """

@@ -23,27 +23,29 @@ ensure_uv() {
   export PATH
 }
 
-# ensure_venv DIR LOCKFILE: a virtualenv at DIR holding exactly LOCKFILE; a no-op when it already does.
+# ensure_venv DIR LOCKFILE...: a virtualenv at DIR holding exactly the LOCKFILEs' pins; a no-op when it
+# already does (the stamp is a hash of the files' contents).
 ensure_venv() {
-  local venv="$1" lock="$2" stamp want
+  local venv="$1" stamp want
+  shift
   stamp="$venv/.lock-sha256"
-  want="$(sha256sum "$lock" | awk '{print $1}')"
+  want="$(cat "$@" | sha256sum | awk '{print $1}')"
   if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return
   fi
   ensure_uv
-  log "installing $(basename "$lock") into $(basename "$venv")"
+  log "installing $(for lock in "$@"; do basename "$lock"; done | paste -sd+) into $(basename "$venv")"
   [ -x "$venv/bin/python" ] || uv venv --quiet --python "$PYTHON_VERSION" "$venv"
-  uv pip sync --quiet --python "$venv/bin/python" "$lock"
+  uv pip sync --quiet --python "$venv/bin/python" "$@"
   echo "$want" > "$stamp"
 }
 
-# ensure_compiled_venv DIR LOCKFILE MODULE: ensure_venv, then byte-compile the venv once (checked by
-# MODULE's cached bytecode). Where PYTHONDONTWRITEBYTECODE is set, Python never caches bytecode, and
-# every Airflow process would compile Airflow and the Kubernetes client again (seconds per process).
+# ensure_compiled_venv DIR MODULE LOCKFILE...: ensure_venv, then byte-compile once (MODULE's cached
+# bytecode is the sentinel), so the first import is not paid at first use.
 ensure_compiled_venv() {
-  local venv="$1" lock="$2" module="$3" sentinel purelib
-  UV_COMPILE_BYTECODE=1 ensure_venv "$venv" "$lock"
+  local venv="$1" module="$2" sentinel purelib
+  shift 2
+  UV_COMPILE_BYTECODE=1 ensure_venv "$venv" "$@"
   sentinel="$("$venv/bin/python" -c "import importlib.util as u; print(u.cache_from_source(u.find_spec('$module').origin))")"
   if [ ! -f "$sentinel" ]; then
     log "byte-compiling $(basename "$venv")"

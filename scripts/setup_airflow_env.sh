@@ -9,6 +9,6 @@ source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 
 VENV="$REPO_ROOT/.venv-airflow"
-ensure_compiled_venv "$VENV" requirements/airflow.txt airflow
+ensure_compiled_venv "$VENV" airflow requirements/airflow.txt
 "$VENV/bin/python" -c \
   'import importlib.metadata as m; print("Airflow environment ready: apache-airflow", m.version("apache-airflow"))'
