@@ -12,7 +12,8 @@ from __future__ import annotations
 import psycopg
 
 from components.admin_connection import MAINTENANCE_DATABASE, connect_admin
-from components.settings import PROJECT, Settings
+from components.project_file import PROJECT
+from components.settings import Settings
 
 
 class AdminEndpointError(Exception):

@@ -19,25 +19,10 @@ from components.naming import (
     sql_identifier_problem,
     to_k8s_name,
 )
-
-PROJECT = "datasurface-yellow"
+from components.project_file import DEFAULTS, PROJECT, SECRET_KEYS
 
 STREAM_STATUSES = ("active", "disabled")
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
-DEFAULT_WORKLOADS = ("Deployment/airflow-scheduler:airflow-scheduler",)
-DEFAULTS: dict[str, Any] = {
-    "mergeDbPort": 5432,
-    "mergeDbName": "datasurface_merge",
-    "credentialName": "postgres",
-    "adminUser": "postgres",
-    "adminSslMode": "disable",
-    "createDatabase": True,
-    "airflowWorkloads": list(DEFAULT_WORKLOADS),
-    "dagsFolder": "/opt/airflow/dags",
-    "factorySchedule": "*/5 * * * *",
-    "seedStreams": [],
-}
-SECRET_KEYS = ("mergeDbPassword", "adminPassword")
 SSL_MODES = ("disable", "require", "verify-ca", "verify-full")
 
 
@@ -79,20 +64,20 @@ class Settings:
     merge_db_name: str
     merge_db_user: str
     merge_db_password: Any = field(repr=False)
-    credential_name: str = "postgres"
-    admin_host: str = "localhost"
-    admin_port: int = 5432
-    admin_user: str = "postgres"
-    admin_password: Any = field(default=None, repr=False)
-    admin_ssl_mode: str = "disable"
-    create_database: bool = True
-    workloads: tuple[Workload, ...] = ()
-    dags_folder: str = "/opt/airflow/dags"
-    job_image: str = ""
-    factory_schedule: str = "*/5 * * * *"
-    streams: tuple[SeedStream, ...] = ()
-    render_manifests_to: str | None = None
-    kube_context: str | None = None
+    credential_name: str
+    admin_host: str
+    admin_port: int
+    admin_user: str
+    admin_password: Any = field(repr=False)
+    admin_ssl_mode: str
+    create_database: bool
+    workloads: tuple[Workload, ...]
+    dags_folder: str
+    job_image: str
+    factory_schedule: str
+    streams: tuple[SeedStream, ...]
+    render_manifests_to: str | None
+    kube_context: str | None
 
     @property
     def names(self) -> PlatformNames:

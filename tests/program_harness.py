@@ -21,7 +21,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components import admin_endpoint
-from components.settings import PROJECT, SECRET_KEYS
+from components.project_file import PROJECT, SECRET_KEYS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STACKS = ("yellowlive", "yellowforensic", "local")

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from components.settings import SECRET_KEYS
+from components.project_file import SECRET_KEYS
 from tests.program_harness import (
     CONFIGMAP,
     DSG_TABLE,

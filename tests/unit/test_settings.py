@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from components.settings import DEFAULTS, SettingsError, parse_settings
+from components.project_file import DEFAULTS
+from components.settings import SettingsError, parse_settings
 from tests.program_harness import STACKS, load_stack_config, secret_values_for, valid_raw
 
 
