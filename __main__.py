@@ -3,7 +3,7 @@
 import pulumi
 
 from components.admin_endpoint import AdminEndpointError, check_admin_endpoint
-from components.platform import YellowPlatform, YellowPlatformArgs
+from components.platform import YellowPlatform
 from components.settings import parse_settings
 from components.stack_config import read_raw_config
 
@@ -12,7 +12,7 @@ try:
     merge_database_exists = check_admin_endpoint(settings)
 except AdminEndpointError as err:
     raise pulumi.RunError(str(err)) from None
-platform = YellowPlatform(settings.platform, YellowPlatformArgs(settings, merge_database_exists))
+platform = YellowPlatform(settings.platform, settings, merge_database_exists)
 
 names = settings.names
 pulumi.export("platform", settings.platform)
@@ -21,8 +21,8 @@ pulumi.export("mergeDbHost", settings.merge_db_host)
 pulumi.export("factoryDagId", names.factory_dag_id)
 pulumi.export("dagIdPrefix", names.dag_prefix)
 pulumi.export("dsgTable", names.dsg_table)
-pulumi.export("configMap", platform.factory_dag.config_map_name)
-pulumi.export("credentialsSecret", platform.credentials.secret_name)
+pulumi.export("configMap", names.configmap_name)
+pulumi.export("credentialsSecret", names.credentials_secret_name)
 pulumi.export("patchedWorkloads", platform.workloads.workload_names)
 pulumi.export("seedStreams", [s.stream_key for s in settings.streams])
 pulumi.export("dagFolder", settings.dag_mount_path)

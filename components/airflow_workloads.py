@@ -10,14 +10,13 @@ Each stack applies under its own field manager, `datasurface-<stack>`. Entries a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components import server_side_apply as ssa
-from components.factory_dag import DATABASE_ENV, HOST_ENV, PORT_ENV
+from components.naming import DATABASE_ENV, HOST_ENV, PORT_ENV
 from components.settings import Settings, Workload
 from components.workload_patch import WorkloadPatch
 
@@ -80,17 +79,11 @@ _RENDERED_PATCH_TYPES = {
 }
 
 
-@dataclass
-class AirflowWorkloadsArgs:
-    settings: Settings
-
-
 class AirflowWorkloads(pulumi.ComponentResource):
     """One patch per configured workload that parses or runs the factory DAG, applied under the stack's manager."""
 
-    def __init__(self, name: str, args: AirflowWorkloadsArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datasurface:yellow:AirflowWorkloads", name, None, opts)
-        settings = args.settings
         self.patches: list[pulumi.Resource] = []
         for workload in settings.workloads:
             manifest = patch_manifest(settings, workload)

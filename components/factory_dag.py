@@ -7,18 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import pulumi
-import pulumi_kubernetes as k8s
 
-from components.naming import platform_labels
+from components.naming import (
+    DATABASE_ENV,
+    HOST_ENV,
+    PORT_ENV,
+    SECRET_PASSWORD_KEY,
+    SECRET_USER_KEY,
+    platform_labels,
+)
 from components.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 FACTORY_DAG_TEMPLATE = "factory_dag.py.j2"
 
-HOST_ENV = "DATASURFACE_POSTGRES_HOST"
-PORT_ENV = "DATASURFACE_POSTGRES_PORT"
-DATABASE_ENV = "DATASURFACE_POSTGRES_DATABASE"
 CONNECT_TIMEOUT_SECONDS = 3
 DEFAULT_CACHE_DIR = "/tmp/datasurface-dag-cache"
 
@@ -39,6 +41,8 @@ class FactoryDagValues:
     credentials_secret_name: str
     user_env: str
     password_env: str
+    secret_user_key: str
+    secret_password_key: str
     host_env: str
     port_env: str
     database_env: str
@@ -63,6 +67,8 @@ def factory_dag_values(settings: Settings) -> FactoryDagValues:
         credentials_secret_name=names.credentials_secret_name,
         user_env=names.user_env,
         password_env=names.password_env,
+        secret_user_key=SECRET_USER_KEY,
+        secret_password_key=SECRET_PASSWORD_KEY,
         host_env=HOST_ENV,
         port_env=PORT_ENV,
         database_env=DATABASE_ENV,
@@ -141,26 +147,3 @@ def configmap_manifest(settings: Settings, dag_source: str) -> dict[str, Any]:
         },
         "data": {names.dag_file_name: dag_source},
     }
-
-
-@dataclass
-class FactoryDagArgs:
-    settings: Settings
-
-
-class FactoryDag(pulumi.ComponentResource):
-    """A ConfigMap holding the rendered factory DAG (updated in place; see the provider options)."""
-
-    def __init__(self, name: str, args: FactoryDagArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("datasurface:yellow:FactoryDag", name, None, opts)
-        settings = args.settings
-        self.source = render_factory_dag(factory_dag_values(settings))
-        body = configmap_manifest(settings, self.source)
-        self.config_map = k8s.core.v1.ConfigMap(
-            name,
-            metadata=body["metadata"],
-            data=body["data"],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.config_map_name = settings.names.configmap_name
-        self.register_outputs({"configMapName": self.config_map_name})

@@ -13,7 +13,6 @@ there, the factory's ledger and audit tables, which the role created, pass to th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -45,16 +44,11 @@ def admin_provider_args(settings: Settings, database: str) -> dict[str, Any]:
     }
 
 
-@dataclass
-class MergeDatabaseArgs:
-    settings: Settings
-    database_exists: bool
-
-
 class MergeDatabase(pulumi.ComponentResource):
-    def __init__(self, name: str, args: MergeDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, settings: Settings, database_exists: bool, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("datasurface:yellow:MergeDatabase", name, None, opts)
-        settings = args.settings
         admin_password = pulumi.Output.secret(settings.admin_password)
 
         def admin_provider(provider_name: str, database: str) -> postgresql.Provider:
@@ -78,7 +72,7 @@ class MergeDatabase(pulumi.ComponentResource):
                     parent=self,
                     provider=maintenance,
                     retain_on_delete=True,
-                    import_=settings.merge_db_name if args.database_exists else None,
+                    import_=settings.merge_db_name if database_exists else None,
                 ),
             )
             created.append(self.database)

@@ -79,6 +79,15 @@ def platform_labels(platform: str, component: str) -> dict[str, str]:
     }
 
 
+# The env vars every Airflow workload and ingestion pod gets (the same in every platform), and the keys of
+# the credentials Secret that pods reference (beside <credential>_USER/_PASSWORD, PlatformNames.user_env).
+HOST_ENV = "DATASURFACE_POSTGRES_HOST"
+PORT_ENV = "DATASURFACE_POSTGRES_PORT"
+DATABASE_ENV = "DATASURFACE_POSTGRES_DATABASE"
+SECRET_USER_KEY = "username"
+SECRET_PASSWORD_KEY = "password"
+
+
 @dataclass(frozen=True)
 class PlatformNames:
     """Every name derived from a platform, computed once so all components agree."""

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.airflow_workloads import AirflowWorkloads, AirflowWorkloadsArgs
-from components.credentials import CredentialsSecret, CredentialsSecretArgs
-from components.factory_dag import FactoryDag, FactoryDagArgs
-from components.merge_database import MergeDatabase, MergeDatabaseArgs
+from components.airflow_workloads import AirflowWorkloads
+from components.credentials import credentials_secret_manifest
+from components.factory_dag import configmap_manifest, factory_dag_values, render_factory_dag
+from components.merge_database import MergeDatabase
 from components.settings import Settings
 
 
@@ -30,12 +29,6 @@ def kubernetes_provider_args(settings: Settings) -> dict[str, Any]:
     return args
 
 
-@dataclass
-class YellowPlatformArgs:
-    settings: Settings
-    merge_database_exists: bool
-
-
 def platform_identity(settings: Settings) -> dict[str, str]:
     """What this platform is, recorded on its component so reviewers and policies can check the parts."""
     names = settings.names
@@ -50,34 +43,65 @@ def platform_identity(settings: Settings) -> dict[str, str]:
     }
 
 
+def _moved_from(component_type: str, name: str, platform: pulumi.Resource) -> pulumi.Alias:
+    """Where a resource sat before it became a direct child of the platform: under a component of its own
+    (same name), so stacks applied before see no replacement."""
+    return pulumi.Alias(parent=pulumi.create_urn(name, component_type, parent=platform))
+
+
 class YellowPlatform(pulumi.ComponentResource):
-    def __init__(self, name: str, args: YellowPlatformArgs, opts: pulumi.ResourceOptions | None = None):
-        settings = args.settings
+    def __init__(
+        self, name: str, settings: Settings, merge_database_exists: bool, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("datasurface:yellow:Platform", name, platform_identity(settings), opts)
+        names = settings.names
         self.kubernetes = k8s.Provider(
             f"{name}-kubernetes", **kubernetes_provider_args(settings), opts=pulumi.ResourceOptions(parent=self)
         )
         in_cluster = pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.kubernetes})
 
-        self.credentials = CredentialsSecret(f"{name}-credentials", CredentialsSecretArgs(settings), in_cluster)
-        self.factory_dag = FactoryDag(f"{name}-factory-dag", FactoryDagArgs(settings), in_cluster)
+        secret = credentials_secret_manifest(
+            settings, settings.merge_db_user, pulumi.Output.secret(settings.merge_db_password)
+        )
+        self.credentials = k8s.core.v1.Secret(
+            f"{name}-credentials",
+            metadata=secret["metadata"],
+            type=secret["type"],
+            string_data=secret["stringData"],
+            opts=pulumi.ResourceOptions.merge(
+                in_cluster,
+                pulumi.ResourceOptions(
+                    aliases=[_moved_from("datasurface:yellow:CredentialsSecret", f"{name}-credentials", self)]
+                ),
+            ),
+        )
+        configmap = configmap_manifest(settings, render_factory_dag(factory_dag_values(settings)))
+        self.factory_dag = k8s.core.v1.ConfigMap(
+            f"{name}-factory-dag",
+            metadata=configmap["metadata"],
+            data=configmap["data"],
+            opts=pulumi.ResourceOptions.merge(
+                in_cluster,
+                pulumi.ResourceOptions(
+                    aliases=[_moved_from("datasurface:yellow:FactoryDag", f"{name}-factory-dag", self)]
+                ),
+            ),
+        )
         self.merge_database = MergeDatabase(
-            f"{name}-merge-db",
-            MergeDatabaseArgs(settings, args.merge_database_exists),
-            pulumi.ResourceOptions(parent=self),
+            f"{name}-merge-db", settings, merge_database_exists, pulumi.ResourceOptions(parent=self)
         )
         # Airflow is pointed at the factory only once its table, role and grants exist.
         self.workloads = AirflowWorkloads(
             f"{name}-airflow",
-            AirflowWorkloadsArgs(settings),
+            settings,
             pulumi.ResourceOptions.merge(
                 in_cluster, pulumi.ResourceOptions(depends_on=[self.credentials, self.factory_dag, self.merge_database])
             ),
         )
         self.register_outputs(
             {
-                "secretName": self.credentials.secret_name,
-                "configMapName": self.factory_dag.config_map_name,
+                "secretName": names.credentials_secret_name,
+                "configMapName": names.configmap_name,
                 "patchedWorkloads": self.workloads.workload_names,
                 "dsgTable": self.merge_database.table_name,
             }

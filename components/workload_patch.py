@@ -26,7 +26,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 from urllib3.exceptions import HTTPError
 
 from components import server_side_apply as ssa
-from components.factory_dag import DATABASE_ENV, HOST_ENV, PORT_ENV
+from components.naming import DATABASE_ENV, HOST_ENV, PORT_ENV
 
 ROLLOUT_TIMEOUT_SECONDS = 600
 # Changing any of these points the patch at another object or owner: create the new one, then release the old.
