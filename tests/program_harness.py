@@ -1,4 +1,5 @@
-"""Runs the whole Pulumi program under mocks for one stack and records what it registers.
+"""Runs the whole Pulumi program under mocks for one stack and records what it registers, through the SDK's
+public testing API (`pulumi.runtime.set_mocks`, `set_all_config`, `@pulumi.runtime.test`).
 
 The Pulumi SDK never reads stack files under mocks, so the stack's config file is read here and
 handed over with `set_all_config`; the secrets a user would set with `pulumi config set --secret`
@@ -8,6 +9,7 @@ asked: a run says whether the merge database exists (by default exactly when the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import runpy
 from dataclasses import dataclass, field
@@ -17,8 +19,6 @@ from typing import Any
 import pulumi
 import yaml
 from pulumi.runtime import rpc
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from components import admin_endpoint
 from components.project_file import PROJECT, SECRET_KEYS
@@ -105,24 +105,28 @@ def prepare_run(stack: str, overrides: dict[str, Any] | None = None, remove: tup
 
 def execute(run: ProgramRun) -> ProgramRun:
     """Run __main__.py under mocks; raises what the program raises, with `run` holding what got registered."""
-    pulumi.runtime.settings.reset_options(project=PROJECT, stack=run.stack, preview=False)
+    pulumi.runtime.reset_options(project=PROJECT, stack=run.stack, preview=False)
     pulumi.runtime.set_mocks(_Mocks(run), project=PROJECT, stack=run.stack, preview=False)
     all_config = {f"{PROJECT}:{k}": _as_config_text(v) for k, v in run.config.items() if v is not None}
     all_config.update({f"{PROJECT}:{k}": v for k, v in run.secrets.items()})
     pulumi.runtime.set_all_config(all_config, secret_keys=[f"{PROJECT}:{k}" for k in run.secrets])
 
-    async def program() -> None:
-        runpy.run_path(str(REPO_ROOT / "__main__.py"), run_name="__main__")
+    async def record_outputs() -> None:
         for name, value in pulumi.runtime.get_root_resource().outputs.items():
             output = pulumi.Output.from_input(value)
             run.outputs[name] = await output.future()
             if await output.is_secret():
                 run.secret_outputs.add(name)
 
+    @pulumi.runtime.test
+    def program():
+        runpy.run_path(str(REPO_ROOT / "__main__.py"), run_name="__main__")
+        return asyncio.ensure_future(record_outputs())
+
     ask_endpoint = admin_endpoint.merge_database_exists
     admin_endpoint.merge_database_exists = lambda settings: run.database_exists
     try:
-        _sync_await(run_pulumi_func(program))
+        program()
     finally:
         admin_endpoint.merge_database_exists = ask_endpoint
     return run
