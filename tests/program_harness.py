@@ -19,6 +19,7 @@ from typing import Any
 import pulumi
 import yaml
 from pulumi.runtime import rpc
+from pulumi.runtime.stack import Stack
 
 from components import admin_endpoint
 from components.project_file import PROJECT, SECRET_KEYS
@@ -112,7 +113,9 @@ def execute(run: ProgramRun) -> ProgramRun:
     pulumi.runtime.set_all_config(all_config, secret_keys=[f"{PROJECT}:{k}" for k in run.secrets])
 
     async def record_outputs() -> None:
-        for name, value in pulumi.runtime.get_root_resource().outputs.items():
+        root = pulumi.runtime.get_root_resource()
+        assert isinstance(root, Stack), "the mocks run the program under a root stack"
+        for name, value in root.outputs.items():
             output = pulumi.Output.from_input(value)
             run.outputs[name] = await output.future()
             if await output.is_secret():

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -124,7 +125,7 @@ def project(tmp_path_factory, pulumi_env) -> Project:
 
 
 @pytest.fixture(scope="module")
-def local_stack(project, tmp_path_factory, toolchain_bin) -> tuple[Project, EmbeddedPostgres]:
+def local_stack(project, tmp_path_factory, toolchain_bin) -> Iterator[tuple[Project, EmbeddedPostgres]]:
     """The local stack selected in the copy, as scripts/run_local.sh runs it: a local control plane with
     the Airflow chart's Deployments in the stack's namespace, and a fresh embedded PostgreSQL."""
     project.pulumi("stack", "select", "--create", "local")

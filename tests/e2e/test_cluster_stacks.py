@@ -3,6 +3,8 @@ endpoint on an embedded PostgreSQL that already holds the merge database (as yel
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import psycopg
 import pytest
 import yaml
@@ -15,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def admin_endpoint(tmp_path_factory) -> EmbeddedPostgres:
+def admin_endpoint(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
     server = EmbeddedPostgres(tmp_path_factory.mktemp("cluster-pg"), free_port(), "cluster-admin-pw").start()
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
         conn.execute("CREATE DATABASE datasurface_merge")

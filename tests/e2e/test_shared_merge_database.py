@@ -8,6 +8,7 @@ secrets and a render folder for their manifests (no cluster here). The tests run
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -28,7 +29,7 @@ def login_password(stack: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> EmbeddedPostgres:
+def server(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
     server = EmbeddedPostgres(tmp_path_factory.mktemp("shared-pg"), free_port(), "admin-pw").start()
     yield server
     server.stop()
@@ -84,7 +85,9 @@ def database_exists(server: EmbeddedPostgres) -> bool:
 def reads_its_table(server: EmbeddedPostgres, stack: str) -> int:
     """Rows the stack's login role reads from its own dsg table (fails if it cannot connect or read)."""
     with psycopg.connect(server.conninfo(DATABASE, user=f"{stack}_airflow", password=login_password(stack))) as conn:
-        return conn.execute(f"SELECT count(*) FROM {stack}_airflow_dsg").fetchone()[0]
+        row = conn.execute(f"SELECT count(*) FROM {stack}_airflow_dsg").fetchone()
+        assert row is not None
+        return row[0]
 
 
 def test_live_creates_the_database_and_forensic_only_its_role_grants_and_table(stacks, server):
@@ -129,7 +132,7 @@ def test_destroying_forensic_leaves_live_and_the_database(stacks, server):
 
 
 @pytest.fixture
-def fresh_server(tmp_path) -> EmbeddedPostgres:
+def fresh_server(tmp_path) -> Iterator[EmbeddedPostgres]:
     server = EmbeddedPostgres(tmp_path / "pg", free_port(), "admin-pw").start()
     yield server
     server.stop()

@@ -12,6 +12,7 @@ import base64
 import json
 import subprocess
 import time
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -44,14 +45,14 @@ def secret_name(stack: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, toolchain_bin) -> ControlPlane:
+def cluster(tmp_path_factory, toolchain_bin) -> Iterator[ControlPlane]:
     with ControlPlane(tmp_path_factory.mktemp("cluster"), toolchain_bin) as cluster:
         apply_chart(cluster.kubeconfig, NAMESPACE)
         yield cluster
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> EmbeddedPostgres:
+def server(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
     server = EmbeddedPostgres(tmp_path_factory.mktemp("cluster-pg"), free_port(), "admin-pw").start()
     yield server
     server.stop()

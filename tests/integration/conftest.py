@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -14,7 +15,7 @@ ADMIN_PASSWORD = 'admin-It\'s-"quoted"-pw'
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory) -> EmbeddedPostgres:
+def postgres_server(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
     server = EmbeddedPostgres(
         data_dir=tmp_path_factory.mktemp("embedded-pg"), port=free_port(), password=ADMIN_PASSWORD
     ).start()
@@ -23,7 +24,7 @@ def postgres_server(tmp_path_factory) -> EmbeddedPostgres:
 
 
 @pytest.fixture
-def merge_database(postgres_server) -> str:
+def merge_database(postgres_server) -> Iterator[str]:
     """A fresh, empty database per test; returns its name."""
     name = f"merge_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -33,7 +34,7 @@ spec:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, toolchain_bin) -> ControlPlane:
+def cluster(tmp_path_factory, toolchain_bin) -> Iterator[ControlPlane]:
     with ControlPlane(tmp_path_factory.mktemp("control-plane"), toolchain_bin) as cluster:
         yield cluster
 

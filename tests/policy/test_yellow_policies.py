@@ -9,7 +9,9 @@ import yellow_policies as yp
 
 from tests.policy import resources as r
 
-IDENTITY = yp.PlatformIdentity.from_inputs(r.platform())
+_identity = yp.PlatformIdentity.from_inputs(r.platform())
+assert _identity is not None, "the sample platform's inputs are complete"
+IDENTITY: yp.PlatformIdentity = _identity
 MANGLED = "pg-datans-kub-pg-testsvcclusterlocal"
 
 
@@ -290,7 +292,9 @@ BAD = [
     ),
     (
         "configmap labelled for another platform",
-        lambda: yp.configmap_name_problems(r.configmap(**{"datasurface.io/platform": "yellowforensic"}), IDENTITY),
+        lambda: yp.configmap_name_problems(
+            r.configmap(None, r.CONFIGMAP_NAME, **{"datasurface.io/platform": "yellowforensic"}), IDENTITY
+        ),
         f"ConfigMap {r.CONFIGMAP_NAME!r} is labelled for platform 'yellowforensic', not 'yellowlive'",
     ),
     (

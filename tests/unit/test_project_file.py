@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import yaml
 
@@ -22,8 +24,8 @@ def test_project_runs_python_in_a_pinned_virtualenv_with_stacks_in_config():
 class _Recording(dict):
     """A raw config that records which keys are read."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
         self.read: set[str] = set()
 
     def get(self, key, default=None):

@@ -130,6 +130,7 @@ def load_as_worker(dag_file: str, dag_id: str):
     from airflow.sdk.definitions._internal.dag_parsing_context import _airflow_parsing_context_manager
 
     spec = importlib.util.spec_from_file_location("factory_dag_under_test", dag_file)
+    assert spec is not None and spec.loader is not None, f"{dag_file} cannot be loaded as a module"
     module = importlib.util.module_from_spec(spec)
     with _airflow_parsing_context_manager(dag_id=dag_id, task_id="sync_dynamic_dags"):
         spec.loader.exec_module(module)

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from psycopg import sql
 from components import dsg_sql
 from components.factory_dag import factory_dag_values, render_factory_dag
 from components.settings import parse_settings
+from devtools.embedded_pg import EmbeddedPostgres
 from devtools.net import free_port
 from tests.program_harness import valid_raw
 
@@ -121,7 +123,7 @@ class ServerLog:
 class FactoryDb:
     """One merge database holding the platform's stream table, reached as the factory's role."""
 
-    server: object
+    server: EmbeddedPostgres
     name: str
     platform: str
 
@@ -189,7 +191,7 @@ def drop_factory_db(db: FactoryDb) -> None:
 
 
 @pytest.fixture
-def factory_db(postgres_server, statement_log) -> FactoryDb:
+def factory_db(postgres_server, statement_log) -> Iterator[FactoryDb]:
     db = make_factory_db(postgres_server, "yellowlive")
     yield db
     drop_factory_db(db)
@@ -325,7 +327,8 @@ def free_tcp_port() -> int:
 
 
 @pytest.fixture
-def silent_server():
+def silent_server() -> Iterator[int]:
+    """A port that accepts connections and never answers."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
