@@ -1,4 +1,4 @@
-"""The toolchain builds only from source archives whose sha256 it pins (scripts/pulumi_toolchain.sh)."""
+"""The toolchain builds only from source archives whose sha256 it pins (toolchain/pulumi_toolchain.sh)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TOOLCHAIN = REPO_ROOT / "scripts" / "pulumi_toolchain.sh"
+TOOLCHAIN = REPO_ROOT / "toolchain" / "pulumi_toolchain.sh"
 DEFAULT_VENDOR_DIR = REPO_ROOT.parent / "shared" / "vendor"
 ARCHIVES = (
     "pulumi-language-python-3.259.0.tar.gz",

@@ -5,11 +5,11 @@
 # to put on PATH. Nothing else is downloaded: no get.pulumi.com, no GitHub releases.
 #
 # Usage:
-#   scripts/pulumi_toolchain.sh              build what is missing; last stdout line is PULUMI_BIN=<dir>
-#   scripts/pulumi_toolchain.sh --print-bin  same, but stdout is only <dir>:  PATH="$(scripts/pulumi_toolchain.sh --print-bin):$PATH"
-#   scripts/pulumi_toolchain.sh --print-env  same, but stdout is shell exports:  eval "$(scripts/pulumi_toolchain.sh --print-env)"
-#   scripts/pulumi_toolchain.sh --status     show what is built (no build, no network)
-#   scripts/pulumi_toolchain.sh --check-vendor
+#   toolchain/pulumi_toolchain.sh              build what is missing; last stdout line is PULUMI_BIN=<dir>
+#   toolchain/pulumi_toolchain.sh --print-bin  same, but stdout is only <dir>:  PATH="$(toolchain/pulumi_toolchain.sh --print-bin):$PATH"
+#   toolchain/pulumi_toolchain.sh --print-env  same, but stdout is shell exports:  eval "$(toolchain/pulumi_toolchain.sh --print-env)"
+#   toolchain/pulumi_toolchain.sh --status     show what is built (no build, no network)
+#   toolchain/pulumi_toolchain.sh --check-vendor
 #                                            check the source archives' sha256 (no build, no network)
 #   Extra flags: --retry (rebuild pieces that failed or were built from a fallback version: the proxy's
 #                set of served versions changes over time), --rebuild (rebuild every piece),
