@@ -43,10 +43,13 @@ def platform_identity(settings: Settings) -> dict[str, str]:
     }
 
 
-def _moved_from(component_type: str, name: str, platform: pulumi.Resource) -> pulumi.Alias:
-    """Where a resource sat before it became a direct child of the platform: under a component of its own
-    (same name), so stacks applied before see no replacement."""
-    return pulumi.Alias(parent=pulumi.create_urn(name, component_type, parent=platform))
+def _moved_out_of(
+    component_type: str, name: str, platform: pulumi.Resource, opts: pulumi.ResourceOptions
+) -> pulumi.ResourceOptions:
+    """`opts`, aliased to where the resource sat before it became a direct child of the platform: under a
+    component of its own with the same name. Stacks applied before see no replacement."""
+    alias = pulumi.Alias(parent=pulumi.create_urn(name, component_type, parent=platform))
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[alias]))
 
 
 class YellowPlatform(pulumi.ComponentResource):
@@ -63,29 +66,21 @@ class YellowPlatform(pulumi.ComponentResource):
         secret = credentials_secret_manifest(
             settings, settings.merge_db_user, pulumi.Output.secret(settings.merge_db_password)
         )
+        secret_name = f"{name}-credentials"
         self.credentials = k8s.core.v1.Secret(
-            f"{name}-credentials",
+            secret_name,
             metadata=secret["metadata"],
             type=secret["type"],
             string_data=secret["stringData"],
-            opts=pulumi.ResourceOptions.merge(
-                in_cluster,
-                pulumi.ResourceOptions(
-                    aliases=[_moved_from("datasurface:yellow:CredentialsSecret", f"{name}-credentials", self)]
-                ),
-            ),
+            opts=_moved_out_of("datasurface:yellow:CredentialsSecret", secret_name, self, in_cluster),
         )
         configmap = configmap_manifest(settings, render_factory_dag(factory_dag_values(settings)))
+        configmap_name = f"{name}-factory-dag"
         self.factory_dag = k8s.core.v1.ConfigMap(
-            f"{name}-factory-dag",
+            configmap_name,
             metadata=configmap["metadata"],
             data=configmap["data"],
-            opts=pulumi.ResourceOptions.merge(
-                in_cluster,
-                pulumi.ResourceOptions(
-                    aliases=[_moved_from("datasurface:yellow:FactoryDag", f"{name}-factory-dag", self)]
-                ),
-            ),
+            opts=_moved_out_of("datasurface:yellow:FactoryDag", configmap_name, self, in_cluster),
         )
         self.merge_database = MergeDatabase(
             f"{name}-merge-db", settings, merge_database_exists, pulumi.ResourceOptions(parent=self)
