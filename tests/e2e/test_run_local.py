@@ -28,7 +28,7 @@ SHARED = (".venv-airflow", "requirements", "requirements.txt")
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory) -> Iterator[Path]:
     root = copy_project(tmp_path_factory.mktemp("run-local"))
-    for name in ("scripts", "devtools"):
+    for name in ("scripts", "devtools", "toolchain"):
         shutil.copytree(REPO_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in SHARED:
         (root / name).symlink_to(REPO_ROOT / name)
@@ -72,13 +72,13 @@ def test_the_main_job_deploys_into_the_local_control_plane_and_shows_the_dags(ch
 def test_a_second_run_changes_nothing(checkout):
     result = run_local(checkout)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert "18 unchanged" in result.stdout, result.stdout
+    assert "16 unchanged" in result.stdout, result.stdout
 
 
 def test_destroy_then_stop_leave_nothing_running(checkout):
     destroyed = run_local(checkout, "destroy")
     assert destroyed.returncode == 0, destroyed.stdout[-4000:] + destroyed.stderr[-4000:]
-    assert "18 deleted" in destroyed.stdout, destroyed.stdout
+    assert "16 deleted" in destroyed.stdout, destroyed.stdout
     stopped = run_local(checkout, "stop")
     assert stopped.returncode == 0, stopped.stderr
     assert not running(checkout / ".local" / "kube")
