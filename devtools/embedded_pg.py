@@ -190,6 +190,13 @@ class EmbeddedPostgres:
         if self.is_running():
             _command("pg_ctl", "-D", str(self.pgdata), "-w", "-m", "fast", "stop")
 
+    def __enter__(self) -> EmbeddedPostgres:
+        """A server for the length of a `with` block: started here, stopped on leaving it, however it is left."""
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(

@@ -133,11 +133,8 @@ def local_stack(project, tmp_path_factory, toolchain_bin) -> Iterator[tuple[Proj
     admin_password = project.pulumi("config", "get", "adminPassword").stdout.strip()
     with ControlPlane(tmp_path_factory.mktemp("local-kube"), toolchain_bin) as cluster:
         apply_chart(cluster.kubeconfig, namespace)
-        server = EmbeddedPostgres(tmp_path_factory.mktemp("local-pg"), free_port(), admin_password).start()
-        try:
+        with EmbeddedPostgres(tmp_path_factory.mktemp("local-pg"), free_port(), admin_password) as server:
             on_cluster = replace(project, env={**project.env, "KUBECONFIG": str(cluster.kubeconfig)})
             for key in ("mergeDbPort", "adminPort"):
                 on_cluster.pulumi("config", "set", "--type", "int", key, str(server.port))
             yield on_cluster, server
-        finally:
-            server.stop()

@@ -18,11 +18,10 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def admin_endpoint(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("cluster-pg"), free_port(), "cluster-admin-pw").start()
-    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE datasurface_merge")
-    yield server
-    server.stop()
+    with EmbeddedPostgres(tmp_path_factory.mktemp("cluster-pg"), free_port(), "cluster-admin-pw") as server:
+        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE datasurface_merge")
+        yield server
 
 
 def prepare_cluster_stack(project, stack: str, render_to, server: EmbeddedPostgres) -> None:

@@ -30,9 +30,8 @@ def login_password(stack: str) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("shared-pg"), free_port(), "admin-pw").start()
-    yield server
-    server.stop()
+    with EmbeddedPostgres(tmp_path_factory.mktemp("shared-pg"), free_port(), "admin-pw") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -133,9 +132,8 @@ def test_destroying_forensic_leaves_live_and_the_database(stacks, server):
 
 @pytest.fixture
 def fresh_server(tmp_path) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path / "pg", free_port(), "admin-pw").start()
-    yield server
-    server.stop()
+    with EmbeddedPostgres(tmp_path / "pg", free_port(), "admin-pw") as server:
+        yield server
 
 
 @pytest.mark.parametrize("fault", ["wrong-admin-password", "unreachable-admin-endpoint", "forensic-before-live"])

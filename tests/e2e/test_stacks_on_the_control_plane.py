@@ -54,9 +54,8 @@ def cluster(tmp_path_factory, toolchain_bin) -> Iterator[ControlPlane]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("cluster-pg"), free_port(), "admin-pw").start()
-    yield server
-    server.stop()
+    with EmbeddedPostgres(tmp_path_factory.mktemp("cluster-pg"), free_port(), "admin-pw") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

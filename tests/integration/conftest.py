@@ -16,11 +16,8 @@ ADMIN_PASSWORD = 'admin-It\'s-"quoted"-pw'
 
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(
-        data_dir=tmp_path_factory.mktemp("embedded-pg"), port=free_port(), password=ADMIN_PASSWORD
-    ).start()
-    yield server
-    server.stop()
+    with EmbeddedPostgres(tmp_path_factory.mktemp("embedded-pg"), free_port(), ADMIN_PASSWORD) as server:
+        yield server
 
 
 @pytest.fixture

@@ -26,3 +26,11 @@ def test_server_listens_on_loopback_with_password_auth_and_restarts_idempotently
     finally:
         server.stop()
     assert not server.is_running()
+
+
+def test_a_with_block_stops_its_server_even_when_the_block_raises(tmp_path):
+    with pytest.raises(RuntimeError, match="inside the block"):
+        with EmbeddedPostgres(tmp_path, free_port(), "pw") as server:
+            assert server.is_running()
+            raise RuntimeError("inside the block")
+    assert not server.is_running()
