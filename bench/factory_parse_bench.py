@@ -39,9 +39,10 @@ from psycopg import sql
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from components.factory_dag import factory_dag_values, render_factory_dag  # noqa: E402
+from components.factory_dag import factory_config, render_factory_dag  # noqa: E402
 from components.settings import parse_settings  # noqa: E402
 from devtools.embedded_pg import EmbeddedPostgres  # noqa: E402
+from factory.config import FactoryConfig  # noqa: E402
 
 TIMER = Path(__file__).resolve().parent / "parse_timer.py"
 PLATFORM = "yellowlive"
@@ -76,7 +77,7 @@ def streams(n: int) -> list[dict]:
 
 @dataclass(frozen=True)
 class Names:
-    values: object  # FactoryDagValues
+    values: FactoryConfig
 
     def dag_id(self, key: str) -> str:
         return f"{self.values.dag_prefix}{key}{self.values.dag_suffix}"
@@ -287,7 +288,7 @@ def bench_values():
         "adminPassword": PASSWORD,
         "jobImage": JOB_IMAGE,
     }
-    return factory_dag_values(parse_settings(raw))
+    return factory_config(parse_settings(raw))
 
 
 def write_files(work: Path, n: int, port: int, values) -> dict[str, Path]:

@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.airflow_workloads import AirflowWorkloads
 from components.credentials import credentials_secret_manifest
-from components.factory_dag import configmap_manifest, factory_dag_values, render_factory_dag
+from components.factory_dag import configmap_manifest, factory_config, render_factory_dag
 from components.merge_database import MergeDatabase
 from components.settings import Settings
 
@@ -74,7 +74,7 @@ class YellowPlatform(pulumi.ComponentResource):
             string_data=secret["stringData"],
             opts=_moved_out_of("datasurface:yellow:CredentialsSecret", secret_name, self, in_cluster),
         )
-        configmap = configmap_manifest(settings, render_factory_dag(factory_dag_values(settings)))
+        configmap = configmap_manifest(settings, render_factory_dag(factory_config(settings)))
         configmap_name = f"{name}-factory-dag"
         self.factory_dag = k8s.core.v1.ConfigMap(
             configmap_name,

@@ -23,7 +23,7 @@ from devtools.embedded_pg import EmbeddedPostgres
 from devtools.net import free_port
 from tests.conftest import REPO_ROOT
 
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "templates", "config", "policy")
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "factory", "templates", "config", "policy")
 LOCAL_PASSPHRASE_FILE = REPO_ROOT / "config" / "local.passphrase"
 
 

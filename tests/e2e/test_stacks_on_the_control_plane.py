@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from components.factory_dag import factory_dag_values, render_factory_dag
+from components.factory_dag import factory_config, render_factory_dag
 from components.naming import PlatformNames, to_k8s_name
 from components.settings import parse_settings
 from devtools.airflow_chart import AIRFLOW_IMAGE, WORKLOADS, apply_chart, chart_manifests
@@ -159,7 +159,7 @@ def test_the_secret_has_both_key_variants(project, cluster):
 
 def test_the_configmap_holds_exactly_the_locally_rendered_dag_file(project, cluster):
     config = {**CONFIGS["yellowlive"], "mergeDbPassword": "unused", "adminPassword": "unused"}
-    expected = render_factory_dag(factory_dag_values(parse_settings(config)))
+    expected = render_factory_dag(factory_config(parse_settings(config)))
     data = live(cluster, "configmap", "yellowlive-factory-dag")["data"]
     assert data == {"yellowlive_factory_dag.py": expected}
 

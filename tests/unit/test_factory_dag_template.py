@@ -1,4 +1,4 @@
-"""The factory DAG template renders, for each platform, a self-contained file that compiles (no Airflow needed)."""
+"""The assembled factory DAG file, for each platform: self-contained, compiles, runs without Airflow."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import sys
 
 import pytest
 
-from components.factory_dag import factory_dag_values, render_factory_dag
+from components.factory_dag import factory_config, render_factory_dag
 from components.naming import PLATFORMS
 from components.settings import parse_settings
 from tests.program_harness import valid_raw
 
 
 def rendered(platform: str) -> str:
-    return render_factory_dag(factory_dag_values(parse_settings(valid_raw(platform=platform))))
+    return render_factory_dag(factory_config(parse_settings(valid_raw(platform=platform))))
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -42,7 +42,7 @@ def test_rendered_file_imports_no_project_code(platform):
     tree = ast.parse(rendered(platform))
     modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     modules |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    assert not {m for m in modules if m and m.split(".")[0] in ("components", "devtools", "tests")}
+    assert not {m for m in modules if m and m.split(".")[0] in ("components", "devtools", "factory", "tests")}
 
 
 def test_operator_import_is_top_level_so_the_dag_processor_preimports_it_once():

@@ -132,15 +132,17 @@ def load_as_worker(dag_file: str, dag_id: str):
     spec = importlib.util.spec_from_file_location("factory_dag_under_test", dag_file)
     assert spec is not None and spec.loader is not None, f"{dag_file} cannot be loaded as a module"
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as Airflow's DagBag registers the DAG files it imports
     with _airflow_parsing_context_manager(dag_id=dag_id, task_id="sync_dynamic_dags"):
         spec.loader.exec_module(module)
     return module
 
 
 def sync(dag_file: str, run_id: str) -> dict:
-    module = load_as_worker(dag_file, os.path.basename(dag_file)[: -len(".py")])
+    factory_dag_id = os.path.basename(dag_file)[: -len(".py")]
+    module = load_as_worker(dag_file, factory_dag_id)
     records = capture_logs()
-    summary = module.sync_dynamic_dags(run_id=run_id)
+    summary = module.DAGS[factory_dag_id].get_task("sync_dynamic_dags").python_callable(run_id=run_id)
     return {"summary": summary, "logs": records.records, "built": list(module.DAGS)}
 
 

@@ -23,7 +23,7 @@ import pytest
 from psycopg import sql
 
 from components import dsg_sql
-from components.factory_dag import factory_dag_values, render_factory_dag
+from components.factory_dag import factory_config, render_factory_dag
 from components.settings import parse_settings
 from devtools.embedded_pg import EmbeddedPostgres
 from devtools.net import free_port
@@ -204,7 +204,7 @@ def factory_db(postgres_server, statement_log) -> Iterator[FactoryDb]:
 
 def render_dag_file(folder: Path, platform: str) -> Path:
     settings = parse_settings(valid_raw(platform=platform, namespace=NAMESPACE, jobImage=JOB_IMAGE))
-    values = factory_dag_values(settings)
+    values = factory_config(settings)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{values.factory_dag_id}.py"
     path.write_text(render_factory_dag(values))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from psycopg import sql
 
-from components.factory_dag import CONNECT_TIMEOUT_SECONDS
+from factory.config import CONNECT_TIMEOUT_SECONDS
 from tests.integration.airflow.conftest import errors_of
 
 pytestmark = pytest.mark.integration

@@ -1,0 +1,75 @@
+import json
+
+import pytest
+
+from factory.streams import config_hash, job_arguments, k8s_name, pod_spec, secret_refs, stream_spec, valid_specs
+
+STORE1 = {"store_name": "Store1", "schedule_string": "@hourly", "dataset_name": "orders"}
+
+
+def test_a_valid_row_becomes_a_spec_with_its_dag_id_schedule_and_dataset(cfg):
+    spec = stream_spec(cfg, "Store1", json.dumps(STORE1))
+    assert spec["dag_id"] == "yellowlive__Store1_ingestion"
+    assert (spec["store_name"], spec["schedule"], spec["dataset_name"]) == ("Store1", "@hourly", "orders")
+
+
+@pytest.mark.parametrize(
+    ("config_json", "reason"),
+    [
+        (None, "config_json is empty"),
+        ("  ", "config_json is empty"),
+        ("{not json", "config_json is not valid JSON"),
+        ("[1, 2]", "config_json must be a JSON object, not list"),
+        ("{}", "config has no store_name"),
+        ('{"store_name": " "}', "config has no store_name"),
+        ('{"store_name": "S", "schedule_string": 5}', "schedule_string must be a string or null, not int"),
+        ('{"store_name": "S", "dataset_name": ["a"]}', "dataset_name must be a string, not list"),
+    ],
+)
+def test_a_bad_row_is_refused_saying_why(cfg, config_json, reason):
+    with pytest.raises(ValueError, match=reason.replace("(", r"\(").replace("[", r"\[")):
+        stream_spec(cfg, "Store1", config_json)
+
+
+def test_a_stream_key_that_makes_an_invalid_dag_id_is_refused(cfg):
+    with pytest.raises(ValueError, match="is not valid"):
+        stream_spec(cfg, "has space", json.dumps(STORE1))
+
+
+def test_valid_specs_keeps_row_order_and_names_each_skipped_row(cfg, caplog):
+    rows = [("B", json.dumps(STORE1)), ("bad", "{}"), ("A", json.dumps(STORE1))]
+    specs, skipped = valid_specs(cfg, rows)
+    assert [s["stream_key"] for s in specs] == ["B", "A"]
+    assert skipped == {"bad": "config has no store_name"}
+    assert "stream 'bad' in yellowlive_airflow_dsg skipped: config has no store_name" in caplog.text
+
+
+def test_config_hash_ignores_whitespace_and_key_order_but_not_values():
+    assert config_hash({"a": 1, "b": [1, 2]}) == config_hash(json.loads('{ "b": [1,2],  "a": 1 }'))
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+@pytest.mark.parametrize(
+    ("text", "name"), [("yellowlive-Store_1", "yellowlive-store-1"), ("--", "datasurface-job"), ("a" * 50, "a" * 40)]
+)
+def test_pod_names_are_kubernetes_names(text, name):
+    assert k8s_name(text) == name
+
+
+def test_the_pod_runs_the_job_image_in_the_namespace_with_the_platform_labels(cfg):
+    pod = pod_spec(cfg, stream_spec(cfg, "Store1", json.dumps(STORE1)))
+    assert (pod["namespace"], pod["image"], pod["cmds"]) == (cfg.namespace, cfg.job_image, ["python"])
+    assert pod["labels"] == {"app.kubernetes.io/part-of": "datasurface-yellow", "datasurface.io/platform": "yellowlive"}
+    assert pod["arguments"][-2:] == ["--dataset-name", "orders"]
+
+
+def test_without_a_dataset_the_job_gets_no_dataset_argument(cfg):
+    spec = stream_spec(cfg, "S", json.dumps({"store_name": "S"}))
+    assert "--dataset-name" not in job_arguments(cfg, spec)
+
+
+def test_credentials_reach_the_job_only_by_secret_reference(cfg):
+    assert secret_refs(cfg) == [
+        ("postgres_USER", "yellowlive-postgres-credentials", "username"),
+        ("postgres_PASSWORD", "yellowlive-postgres-credentials", "password"),
+    ]
