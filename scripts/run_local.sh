@@ -74,6 +74,10 @@ MERGE_DB_PASSWORD="$(config_get mergeDbPassword)" AIRFLOW_HOME="$REPO_ROOT/.loca
   --login-user "$(config_get mergeDbUser)" \
   --credential "$(config_get credentialName)"
 if [ -z "$RENDER_TO" ]; then
-  printf '\nThe patched scheduler, as the API server holds it:\n  kubectl --kubeconfig %s -n %s get deployment airflow-scheduler -o yaml\n' \
-    "$KUBE_DIR/admin.kubeconfig" "$NAMESPACE"
+  printf '\nThe patched workloads, as the API server holds them:\n'
+  pulumi stack output patchedWorkloads --stack local --json |
+    .venv/bin/python -c 'import json, sys; print("\n".join(w.lower() for w in json.load(sys.stdin)))' |
+    while read -r workload; do
+      printf '  kubectl --kubeconfig %s -n %s get %s -o yaml\n' "$KUBE_DIR/admin.kubeconfig" "$NAMESPACE" "$workload"
+    done
 fi

@@ -49,17 +49,6 @@ def load(path: Path) -> dict:
     return workflow
 
 
-def stack_config(stack: str) -> dict:
-    document = yaml.safe_load((REPO_ROOT / "config" / f"Pulumi.{stack}.yaml").read_text())
-    return {k.split(":", 1)[1]: v for k, v in document["config"].items()}
-
-
-def cluster_stacks() -> set[str]:
-    """Every committed stack but `local`, which deploys to the control plane scripts/run_local.sh starts."""
-    stacks = {p.name[len("Pulumi.") : -len(".yaml")] for p in (REPO_ROOT / "config").glob("Pulumi.*.yaml")}
-    return stacks - {"local"}
-
-
 def pulumi_step(workflow: dict) -> dict:
     steps = [s for s in workflow["jobs"]["preview"]["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
     assert len(steps) == 1, "the preview job runs the Pulumi action once"
@@ -90,14 +79,20 @@ def test_it_runs_on_pull_requests_with_the_test_suite():
     assert "bash scripts/test.sh" in runs
 
 
-def test_it_previews_every_cluster_stack_with_the_stacks_admin_endpoint():
-    matrix = load(PREVIEW)["jobs"]["preview"]["strategy"]["matrix"]["include"]
-    assert {entry["stack"] for entry in matrix} == cluster_stacks() == {"yellowlive", "yellowforensic"}
-    for entry in matrix:
-        config = stack_config(entry["stack"])
-        service, namespace = config["mergeDbHost"].split(".")[:2]
-        assert (entry["service"], entry["namespace"]) == (service, config["namespace"]) == (service, namespace)
-        assert (config["adminHost"], entry["admin-port"]) == ("localhost", config["adminPort"])
+def test_it_previews_the_stacks_and_admin_endpoints_the_stack_files_name():
+    workflow = load(PREVIEW)
+    listing = "\n".join(step.get("run", "") for step in workflow["jobs"]["stacks"]["steps"])
+    assert "python -m devtools.stack_files cluster-stacks" in listing
+    preview = workflow["jobs"]["preview"]
+    assert preview["strategy"]["matrix"] == {"stack": "${{ fromJSON(needs.stacks.outputs.stacks) }}"}
+    steps = {step.get("id"): step for step in preview["steps"]}
+    assert "python -m devtools.stack_files forward" in steps["forward"]["run"]
+    forward_env = next(step["env"] for step in preview["steps"] if "port-forward" in step.get("run", ""))
+    assert forward_env == {
+        "NAMESPACE": "${{ steps.forward.outputs.namespace }}",
+        "SERVICE": "${{ steps.forward.outputs.service }}",
+        "ADMIN_PORT": "${{ steps.forward.outputs.admin-port }}",
+    }
 
 
 def test_the_preview_follows_the_pulumi_action_conventions():
@@ -124,7 +119,9 @@ def test_a_nightly_run_fails_on_drift_and_pull_requests_only_preview():
     inputs = pulumi_step(workflow)["with"]
     nightly = "${{ github.event_name != 'pull_request' }}"
     assert (inputs["refresh"], inputs["expect-no-changes"]) == (nightly, nightly)
-    assert workflow["jobs"]["preview"]["if"].startswith("github.event_name != 'pull_request' ||")
+    # The stacks job skips pull requests from forks (no secrets), and the previews need it.
+    assert workflow["jobs"]["stacks"]["if"].startswith("github.event_name != 'pull_request' ||")
+    assert workflow["jobs"]["preview"]["needs"] == "stacks"
 
 
 def test_every_action_is_pinned_to_a_commit_with_its_version_noted():

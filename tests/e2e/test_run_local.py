@@ -63,9 +63,9 @@ def test_the_main_job_deploys_into_the_local_control_plane_and_shows_the_dags(ch
     for dag_id in ("yellowlive_factory_dag", "yellowlive__Store1_ingestion", "yellowlive__Store2_ingestion"):
         assert f"  {dag_id}  schedule=" in out, out
     assert "yellowlive__Store3_ingestion" not in out
-    assert (
-        "kubectl --kubeconfig .local/kube/admin.kubeconfig -n datasurface-local get deployment airflow-scheduler" in out
-    )
+    kubectl = "kubectl --kubeconfig .local/kube/admin.kubeconfig -n datasurface-local get"
+    for workload in ("deployment/airflow-scheduler", "deployment/airflow-dag-processor"):
+        assert f"{kubectl} {workload} -o yaml" in out
     assert running(checkout / ".local" / "kube")
 
 
