@@ -24,7 +24,7 @@ if [ "$ACTION" = "up" ]; then
   # Airflow, to show the DAGs the deployed factory builds (its own environment; a no-op when present).
   bash scripts/setup_airflow_env.sh >&2
 fi
-PULUMI_BIN="$(bash toolchain/pulumi_toolchain.sh --print-bin | tail -n 1)"
+PULUMI_BIN="$(python3 toolchain/pulumi_toolchain.py --print-bin)"
 export PATH="$PULUMI_BIN:$PATH"
 mkdir -p .local/pulumi-state
 export PULUMI_BACKEND_URL="file://$REPO_ROOT/.local/pulumi-state"

@@ -1,4 +1,4 @@
-"""The real Pulumi engine (built by toolchain/pulumi_toolchain.sh) on a copy of the project.
+"""The real Pulumi engine (built by toolchain/pulumi_toolchain.py) on a copy of the project.
 
 The copy lets tests change stack files freely; state goes to a file backend in a temporary folder and
 secrets use the passphrase provider, so nothing here needs a network or a Pulumi account.
