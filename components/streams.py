@@ -27,6 +27,7 @@ INLINE_KEY = "seedStreams"
 FILE_KEY = "streamsFile"
 # Relative, so that a stack file names the same file on every machine.
 _RELATIVE_TO = "the path is relative to the project directory, where Pulumi.yaml is"
+_FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Property names written as `.name` in a JSON path, as jsonschema writes them; others as `['name']`.
 _PLAIN_PROPERTY = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")
 
@@ -101,9 +102,18 @@ def _streams_document(path_text: str, project_dir: Path) -> Any:
     except UnicodeDecodeError as err:
         raise ValueError(f"cannot be read as UTF-8 ({err.reason} at byte {err.start})") from None
     try:
-        return yaml.safe_load(text)
+        return _load_yaml(text)
     except yaml.YAMLError as err:
         raise ValueError(f"is not valid YAML ({_yaml_error_text(err)})") from None
+
+
+def _load_yaml(text: str) -> Any:
+    # libyaml reads a file of thousands of streams about four times faster; the pure-Python loader, run
+    # only when libyaml refuses the text, names the offending character in its message.
+    try:
+        return yaml.load(text, Loader=_FAST_SAFE_LOADER)
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
 
 
 def read_streams_file(path_text: str, project_dir: Path) -> tuple[list[Any], str | None]:
