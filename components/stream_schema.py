@@ -1,18 +1,19 @@
-"""The JSON Schema of a stream's `config_json` (schemas/stream_config.schema.json) and the check against it.
+"""The stream config schema's file (schemas/stream_config.schema.json), read and checked once.
 
-Plain Python and `jsonschema`, no Pulumi: the program checks every seed stream with it before anything is
-declared, and the factory DAG can apply the same schema to the rows it reads.
+No Pulumi here: the check itself is `factory.stream_schema.stream_config_problems`, which the DAG file
+also runs, with the schema's text rendered into the file's `FactoryConfig`.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
+
+from factory.stream_schema import stream_config_problems as problems_against
 
 SCHEMA_NAME = "schemas/stream_config.schema.json"
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / SCHEMA_NAME
@@ -26,17 +27,11 @@ def load_schema(path: Path = SCHEMA_FILE) -> dict[str, Any]:
 
 
 @functools.cache
-def _repo_validator() -> Draft202012Validator:
-    return Draft202012Validator(load_schema())
+def schema_json() -> str:
+    """The repository's schema as compact JSON: what the DAG file carries."""
+    return json.dumps(load_schema(), sort_keys=True, separators=(",", ":"))
 
 
-def stream_config_problems(config: Any, schema: Mapping[str, Any] | None = None) -> list[str]:
-    """Every way `config` breaks the schema (the repository's unless given), as '<JSON path>: <reason>'.
-
-    The path starts at the config itself (`$`, `$.store_name`, `$.credential_names[0]`) and the reason is
-    jsonschema's message. Sorted by path, so the same config always gives the same list; empty when the
-    config conforms.
-    """
-    validator = _repo_validator() if schema is None else Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: (e.json_path, e.message))
-    return [f"{error.json_path}: {error.message}" for error in errors]
+def stream_config_problems(config: Any) -> list[str]:
+    """Every way `config` breaks the repository's schema, as '<JSON path>: <reason>'."""
+    return problems_against(schema_json(), config)

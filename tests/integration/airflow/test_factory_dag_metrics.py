@@ -55,11 +55,12 @@ def test_a_sync_counts_its_changes_and_fails_naming_invalid_rows_after_recording
     db.seed({"A": ({"store_name": "A"}, "active"), "Bad": ({"schedule_string": "@daily"}, "active")})
     result = airflow_run.sync(run_id="run-1", **statsd.settings)
     assert result["error"] == (
-        "InvalidStreamRows: 1 invalid row(s) in yellowlive_airflow_dsg: Bad: config has no store_name"
+        "InvalidStreamRows: 1 invalid row(s) in yellowlive_airflow_dsg: "
+        "Bad: config $: 'store_name' is a required property"
     )
     messages = [r["message"] for r in result["logs"]]
     assert "   ✅ CREATED: yellowlive__A_ingestion" in messages  # the report was logged first
-    assert "      ⚠️  Bad: config has no store_name" in messages
+    assert "      ⚠️  Bad: config $: 'store_name' is a required property" in messages
     assert db.rows_of("yellowlive_airflow_dsg_ledger", "stream_key", "stream_key") == [("A",)]
     metrics = received(statsd, SYNC, {"created", "rows_invalid", "duration"})
     assert metrics["created"] == ("1", "c")
