@@ -20,6 +20,7 @@ case "$ACTION" in
 esac
 
 ensure_venv "$REPO_ROOT/.venv" requirements/test.lock
+ensure_project_installed "$REPO_ROOT/.venv"
 if [ "$ACTION" = "up" ]; then
   # Airflow, to show the DAGs the deployed factory builds (its own environment; a no-op when present).
   bash scripts/setup_airflow_env.sh >&2
