@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.settings import SettingsError
+from components.factory_dag import factory_config
+from components.settings import SettingsError, parse_settings
+from factory.streams import valid_specs
 from tests.bad_input_matrix import ROWS, code, rows_of
 from tests.policy import resources as r
 from tests.policy.analyzer import policy_names, review
-from tests.program_harness import execute, prepare_run
+from tests.program_harness import execute, prepare_run, valid_raw
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK = "yellowlive"
@@ -36,6 +38,7 @@ def test_the_matrix_lists_every_step_and_unique_rows():
     assert {row.id[0] for row in rows_of("engine")} == {"E"}
     assert {row.id[0] for row in rows_of("admin endpoint")} == {"A"}
     assert {row.id[0] for row in rows_of("cluster apply")} == {"K"}
+    assert {row.id[0] for row in rows_of("factory parse")} == {"F"}
     assert len(rows_of("settings validation")) >= 30 and len(rows_of("policy")) >= 10 and len(rows_of("engine")) >= 5
 
 
@@ -116,3 +119,16 @@ def test_an_engine_admin_endpoint_or_cluster_row_names_the_e2e_test_that_checks_
         )
     if row.kind == "engine":
         assert code(row.message).startswith(f"Stack '{STACK}' ")
+
+
+# --- factory parse: the DAG file's own check of a row in the table ------------------------------------
+
+
+@pytest.mark.parametrize("row", rows_of("factory parse"), ids=lambda row: row.id)
+def test_a_factory_row_is_skipped_by_the_dag_file_with_its_reason(row, caplog):
+    stream_key, config_json = re.findall(r"`([^`]+)`", row.bad_input)
+    cfg = factory_config(parse_settings(valid_raw()))
+    specs, skipped = valid_specs(cfg, [(stream_key, config_json), ("Good", '{"store_name": "Good"}')])
+    assert [spec["stream_key"] for spec in specs] == ["Good"]
+    assert skipped == {stream_key: code(row.message)}
+    assert f"stream {stream_key!r} in yellowlive_airflow_dsg skipped: {code(row.message)}" in caplog.text
