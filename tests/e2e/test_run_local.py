@@ -30,6 +30,10 @@ def checkout(tmp_path_factory) -> Iterator[Path]:
     root = copy_project(tmp_path_factory.mktemp("run-local"))
     for name in ("scripts", "devtools", "toolchain"):
         shutil.copytree(REPO_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(REPO_ROOT / "pyproject.toml", root / "pyproject.toml")
+    # Its own .venv, as a fresh clone has: the command installs the project into it, editable, and must
+    # not point the repository's .venv at this copy.
+    (root / ".venv").unlink()
     for name in SHARED:
         (root / name).symlink_to(REPO_ROOT / name)
     stack_file = root / "config" / "Pulumi.local.yaml"
