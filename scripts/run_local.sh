@@ -2,8 +2,10 @@
 # The main job: a real `pulumi up` of the local stack into a local Kubernetes control plane, then a look
 # at what it deployed.
 #   bash scripts/run_local.sh            deploy (or update) the local stack
-#   bash scripts/run_local.sh destroy    destroy the stack (the control plane and PostgreSQL keep running)
-#   bash scripts/run_local.sh stop       stop the control plane and the embedded PostgreSQL
+#   bash scripts/run_local.sh airflow    start Airflow 3 beside the deployed stack (UI on 127.0.0.1:58080, or
+#                                        LOCAL_AIRFLOW_PORT); a no-op when it already runs as deployed
+#   bash scripts/run_local.sh destroy    destroy the stack (the servers and Airflow keep running)
+#   bash scripts/run_local.sh stop       stop Airflow, the control plane and the embedded PostgreSQL
 # Installs what is missing (the Python and Airflow environments, the Pulumi toolchain and the Kubernetes
 # binaries), starts the control plane (.local/kube, with the Airflow chart's Deployments in the stack's
 # namespace) and the embedded PostgreSQL (127.0.0.1:55432), and keeps Pulumi's state in .local/pulumi-state.
@@ -15,14 +17,15 @@ cd "$REPO_ROOT"
 
 ACTION="${1:-up}"
 case "$ACTION" in
-  up | destroy | stop) ;;
-  *) echo "usage: bash scripts/run_local.sh [up|destroy|stop]" >&2; exit 2 ;;
+  up | airflow | destroy | stop) ;;
+  *) echo "usage: bash scripts/run_local.sh [up|airflow|destroy|stop]" >&2; exit 2 ;;
 esac
 
 ensure_venv "$REPO_ROOT/.venv" requirements/test.lock
 ensure_project_installed "$REPO_ROOT/.venv"
-if [ "$ACTION" = "up" ]; then
-  # Airflow, to show the DAGs the deployed factory builds (its own environment; a no-op when present).
+if [ "$ACTION" = "up" ] || [ "$ACTION" = "airflow" ]; then
+  # Airflow, to show the DAGs the deployed factory builds and to run them (its own environment; a no-op
+  # when present).
   bash scripts/setup_airflow_env.sh >&2
 fi
 PULUMI_BIN="$(python3 toolchain/pulumi_toolchain.py --print-bin)"
@@ -35,6 +38,7 @@ export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION
 KUBE_DIR=.local/kube
 
 if [ "$ACTION" = "stop" ]; then
+  .venv/bin/python -m devtools.local_airflow stop --dir .local/airflow
   .venv/bin/python -m devtools.control_plane stop --dir "$KUBE_DIR"
   .venv/bin/python -m devtools.embedded_pg stop --data .local/postgres
   exit 0
@@ -58,6 +62,25 @@ fi
 
 if [ "$ACTION" = "destroy" ]; then
   pulumi destroy --stack local --yes --non-interactive
+  exit 0
+fi
+
+if [ "$ACTION" = "airflow" ]; then
+  if [ -n "$RENDER_TO" ]; then
+    echo "The local Airflow reads what the API server holds; this stack renders to $RENDER_TO instead." >&2
+    echo "Unset it (pulumi config rm renderManifestsTo --stack local), deploy, then run this again." >&2
+    exit 1
+  fi
+  if ! WORKLOADS="$(pulumi stack output patchedWorkloads --stack local --json 2>/dev/null)"; then
+    echo "The local stack is not deployed: run bash scripts/run_local.sh first." >&2
+    exit 1
+  fi
+  mapfile -t WORKLOAD_ARGS < <(.venv/bin/python -c \
+    'import json, sys; [print(a) for w in json.load(sys.stdin) for a in ("--workload", w)]' <<<"$WORKLOADS")
+  PGPASSWORD="$ADMIN_PASSWORD" .venv/bin/python -m devtools.local_airflow start --dir .local/airflow \
+    --kubeconfig "$KUBECONFIG" --namespace "$NAMESPACE" "${WORKLOAD_ARGS[@]}" \
+    --db-port "$(config_get adminPort)" --port "${LOCAL_AIRFLOW_PORT:-58080}"
+  printf 'Stop it, with the control plane and PostgreSQL: bash scripts/run_local.sh stop\n'
   exit 0
 fi
 

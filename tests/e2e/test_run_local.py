@@ -1,11 +1,14 @@
-"""The README's main command, `bash scripts/run_local.sh`, run as a user runs it, in a copy of the repository.
+"""The README's main command, `bash scripts/run_local.sh`, run as a user runs it, in a copy of the repository:
+deploy, deploy again, start Airflow beside the stack (`airflow`), destroy, stop.
 
-Only the embedded PostgreSQL's port differs from the committed local stack (a free one, so a running local
-deployment on this machine is left alone). The copy shares the installed environments and the toolchain.
+Only the embedded PostgreSQL's port and Airflow's port differ from the committed local stack (free ones, so a
+running local deployment on this machine is left alone). The copy shares the installed environments and the
+toolchain.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,7 +18,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devtools import processes
+from devtools.airflow_api import AirflowApi
 from devtools.control_plane import running
+from devtools.local_airflow_config import LOGIN
 from devtools.net import free_port
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import copy_project
@@ -23,6 +29,7 @@ from tests.e2e.conftest import copy_project
 pytestmark = pytest.mark.e2e
 
 SHARED = (".venv-airflow", "requirements", "requirements.txt")
+AIRFLOW_PORT = free_port()
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +55,7 @@ def checkout(tmp_path_factory) -> Iterator[Path]:
 
 def run_local(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "KUBECONFIG"))}
+    env["LOCAL_AIRFLOW_PORT"] = str(AIRFLOW_PORT)
     return subprocess.run(
         ["bash", "scripts/run_local.sh", *args],
         cwd=root,
@@ -79,12 +87,29 @@ def test_a_second_run_changes_nothing(checkout):
     assert "16 unchanged" in result.stdout, result.stdout
 
 
+def test_the_airflow_command_starts_airflow_showing_the_deployed_dags(checkout):
+    result = run_local(checkout, "airflow")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    url = f"http://127.0.0.1:{AIRFLOW_PORT}"
+    assert f"UI        {url}   login admin / admin" in result.stdout, result.stdout
+    dags = AirflowApi(url, *LOGIN).dags()
+    assert set(dags) == {"yellowlive_factory_dag", "yellowlive__Store1_ingestion", "yellowlive__Store2_ingestion"}
+    again = run_local(checkout, "airflow")
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-4000:]
+    assert "Airflow already running (api-server, scheduler, dag-processor, dag-sync)" in again.stdout, again.stdout
+
+
 def test_destroy_then_stop_leave_nothing_running(checkout):
+    airflow_state = checkout / ".local" / "airflow" / "state.json"
+    airflow_pids = json.loads(airflow_state.read_text())["pids"].values()
     destroyed = run_local(checkout, "destroy")
     assert destroyed.returncode == 0, destroyed.stdout[-4000:] + destroyed.stderr[-4000:]
     assert "16 deleted" in destroyed.stdout, destroyed.stdout
     stopped = run_local(checkout, "stop")
     assert stopped.returncode == 0, stopped.stderr
+    assert "Airflow stopped\n" in stopped.stdout, stopped.stdout
+    assert processes.in_sids(airflow_pids) == []
+    assert not airflow_state.exists()
     assert not running(checkout / ".local" / "kube")
     status = subprocess.run(
         [
