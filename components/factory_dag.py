@@ -21,6 +21,7 @@ from components.naming import (
     platform_labels,
 )
 from components.settings import Settings
+from components.stream_schema import schema_json
 from factory.config import FactoryConfig
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -49,6 +50,7 @@ def factory_config(settings: Settings) -> FactoryConfig:
         password_env=names.password_env,
         secret_user_key=SECRET_USER_KEY,
         secret_password_key=SECRET_PASSWORD_KEY,
+        stream_schema=schema_json(),
     )
 
 

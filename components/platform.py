@@ -93,8 +93,10 @@ class YellowPlatform(pulumi.ComponentResource):
                 in_cluster, pulumi.ResourceOptions(depends_on=[self.credentials, self.factory_dag, self.merge_database])
             ),
         )
+        # The identity again, as outputs: a stack policy sees a component's outputs, not its inputs.
         self.register_outputs(
             {
+                **platform_identity(settings),
                 "secretName": names.credentials_secret_name,
                 "configMapName": names.configmap_name,
                 "patchedWorkloads": self.workloads.workload_names,

@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 
 PROJECT_FILE = Path(__file__).resolve().parents[1] / "Pulumi.yaml"
+# Where relative paths in config (streamsFile) start, whatever the working directory.
+PROJECT_DIR = PROJECT_FILE.parent
 
 _PROJECT = yaml.safe_load(PROJECT_FILE.read_text())
 PROJECT: str = _PROJECT["name"]

@@ -1,7 +1,8 @@
 """Typed, validated settings for one stack, built from raw config values before any resource exists.
 
-`parse_settings` is pure: it takes the raw values (as read from Pulumi config) and either returns a
-`Settings` or raises `SettingsError` listing every problem, each naming the config key and its value.
+`parse_settings` takes the raw values (as read from Pulumi config) and either returns a `Settings` or
+raises `SettingsError` listing every problem, each naming the config key and its value. Apart from the
+stack's streams file (components/streams.py), it reads nothing else.
 """
 
 from __future__ import annotations
@@ -9,19 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from components.naming import (
     PLATFORMS,
     PlatformNames,
-    dag_id_problem,
     hostname_problem,
     sql_identifier_problem,
     to_k8s_name,
 )
-from components.project_file import DEFAULTS, PROJECT, SECRET_KEYS
+from components.project_file import DEFAULTS, PROJECT, PROJECT_DIR, SECRET_KEYS
+from components.streams import SeedStream, parse_streams
 
-STREAM_STATUSES = ("active", "disabled")
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 SSL_MODES = ("disable", "require", "verify-ca", "verify-full")
 
@@ -41,18 +42,6 @@ class Workload:
     kind: str
     name: str
     container: str
-
-
-@dataclass(frozen=True)
-class SeedStream:
-    stream_key: str
-    status: str
-    config: dict[str, Any]
-
-    @property
-    def config_json(self) -> str:
-        """Canonical JSON, so the same config always yields the same text (and no spurious diff)."""
-        return json.dumps(self.config, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -198,56 +187,10 @@ def _parse_workloads(c: _Collector) -> tuple[Workload, ...]:
     return tuple(workloads)
 
 
-def _parse_streams(c: _Collector, names: PlatformNames | None) -> tuple[SeedStream, ...]:
-    streams: list[SeedStream] = []
-    seen: set[str] = set()
-    for index, text in enumerate(c.string_list("seedStreams")):
-        key = f"seedStreams[{index}]"
-        try:
-            item = json.loads(text)
-        except json.JSONDecodeError as err:
-            c.fail(key, text, f"is not valid JSON ({err.msg})")
-            continue
-        if not isinstance(item, dict):
-            c.fail(key, text, "must be a JSON object with stream_key, status and config")
-            continue
-        stream_key = item.get("stream_key")
-        if not isinstance(stream_key, str) or not stream_key:
-            c.fail(key, text, "needs a non-empty string 'stream_key'")
-            continue
-        if names is not None:
-            problem = dag_id_problem(names.stream_dag_id(stream_key))
-            if problem:
-                c.fail(
-                    key, stream_key, f"stream key cannot form DAG id {names.stream_dag_id(stream_key)!r}: it {problem}"
-                )
-                continue
-        if stream_key in seen:
-            c.fail(key, stream_key, "duplicate stream key")
-            continue
-        seen.add(stream_key)
-        status = item.get("status", "active")
-        if status not in STREAM_STATUSES:
-            c.fail(key, status, f"status of stream {stream_key!r} must be one of {', '.join(STREAM_STATUSES)}")
-            continue
-        config = item.get("config")
-        if not isinstance(config, dict):
-            c.fail(key, config, f"config of stream {stream_key!r} must be a JSON object")
-            continue
-        store_name = config.get("store_name")
-        if not isinstance(store_name, str) or not store_name:
-            c.fail(key, config, f"config of stream {stream_key!r} lacks a non-empty 'store_name'")
-            continue
-        unknown = set(item) - {"stream_key", "status", "config"}
-        if unknown:
-            c.fail(key, sorted(unknown), f"unknown fields in stream {stream_key!r}; config goes under 'config'")
-            continue
-        streams.append(SeedStream(stream_key=stream_key, status=status, config=config))
-    return tuple(streams)
-
-
-def parse_settings(raw: Mapping[str, Any]) -> Settings:
+def parse_settings(raw: Mapping[str, Any], project_dir: Path = PROJECT_DIR) -> Settings:
     """Validate raw config values (keys without the project prefix) into `Settings`.
+
+    `streamsFile` is read relative to `project_dir`; that file is the only thing read besides `raw`.
 
     Secret values (mergeDbPassword, adminPassword) are only checked to be set and non-empty; they are
     never printed, and components pass them on wrapped with `pulumi.Output.secret`.
@@ -305,7 +248,8 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     factory_schedule = c.string("factorySchedule") or ""
     create_database = c.boolean("createDatabase")
     workloads = _parse_workloads(c)
-    streams = _parse_streams(c, names)
+    streams, stream_problems = parse_streams(c.string_list("seedStreams"), c.string("streamsFile"), names, project_dir)
+    c.problems += stream_problems
     render_to = c.string("renderManifestsTo") or None
     kube_context = c.string("kubeContext") or None
 

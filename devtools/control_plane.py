@@ -1,5 +1,5 @@
 """A local Kubernetes control plane on loopback: etcd, kube-apiserver and kube-controller-manager as
-toolchain/pulumi_toolchain.sh builds them from Go modules. No kubelet and no container runtime: Deployments
+toolchain/pulumi_toolchain.py builds them from Go modules. No kubelet and no container runtime: Deployments
 with replicas 0 roll out (the controller-manager updates their status), pods stay Pending.
 
 RBAC is on; the admin kubeconfig (`<folder>/admin.kubeconfig`) authenticates with a client certificate
@@ -13,7 +13,8 @@ killed:
 
 For people, a command that leaves the control plane running (state in <folder>, kept across restarts):
 
-    python -m devtools.control_plane start --dir .local/kube --bin "$(bash toolchain/pulumi_toolchain.sh --print-bin)"
+    BIN="$(python3 toolchain/pulumi_toolchain.py --print-bin)"
+    python -m devtools.control_plane start --dir .local/kube --bin "$BIN"
     python -m devtools.control_plane stop|status --dir .local/kube
 """
 
@@ -206,7 +207,7 @@ class ControlPlane:
     def _spawn(self, name: str, args: list[str]) -> None:
         binary = self.bin_dir / name
         if not binary.exists():
-            raise ControlPlaneError(f"{binary} not found: build it with bash toolchain/pulumi_toolchain.sh")
+            raise ControlPlaneError(f"{binary} not found: build it with python3 toolchain/pulumi_toolchain.py")
         log = (self.folder / "logs" / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             [str(binary), *args],
@@ -314,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         "--bin",
         type=Path,
         help="for start: folder holding etcd, kube-apiserver and kube-controller-manager "
-        "(bash toolchain/pulumi_toolchain.sh --print-bin)",
+        "(python3 toolchain/pulumi_toolchain.py --print-bin)",
     )
     args = parser.parse_args(argv)
     if args.action == "start" and args.bin is None:

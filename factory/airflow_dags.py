@@ -9,18 +9,50 @@ from __future__ import annotations
 
 import datetime
 import functools
+import time
 from typing import Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, get_parsing_context
+from airflow.sdk.configuration import conf
+from airflow.sdk.observability import stats
+from airflow.sdk.observability.metrics import stats_utils
 from kubernetes.client import models as k8s  # loaded by the operator's module already
 
 from factory.config import START_DATE, SYNC_TASK_ID, FactoryConfig, one_line
 from factory.lifecycle import record_lifecycle
+from factory.metrics import Metric, ParseFigures, parse_metrics, sync_failure_metrics, sync_metrics
 from factory.report import lifecycle_summary, report_lines
 from factory.streams import StreamSpec, config_hash, job_env, pod_spec, secret_refs, stream_tags, valid_specs
-from factory.table import Row, load_rows, query_active_rows
+from factory.table import ConfigUnavailable, Row, load_rows, query_active_rows
+
+
+class InvalidStreamRows(Exception):
+    """Rows of the stream table that no DAG could be built from: the sync fails so Airflow's alerting fires."""
+
+
+@functools.cache
+def _metrics_backend() -> None:
+    """Airflow's metrics backend as `[metrics]` configures it. The task runner sets it up the same way; a
+    parse process may not have, and the backend is per process (it is reset after a fork)."""
+    stats.initialize(
+        factory=stats_utils.get_stats_factory(),
+        export_legacy_names=conf.getboolean("metrics", "legacy_names_on"),
+    )
+
+
+def send_metrics(cfg: FactoryConfig, metrics: list[Metric]) -> None:
+    """Never lets a metrics problem fail a parse or a sync."""
+    try:
+        _metrics_backend()
+        for kind, name, value in metrics:
+            if kind == "timing":
+                stats.timing(name, datetime.timedelta(seconds=value))
+            else:
+                getattr(stats, kind)(name, value)
+    except Exception as err:
+        cfg.log.warning("%s: cannot send metrics: %s", cfg.factory_dag_id, one_line(err))
 
 
 def schedule_problem(schedule: str | None) -> str | None:
@@ -90,8 +122,17 @@ def build_stream_dag(cfg: FactoryConfig, spec: StreamSpec) -> DAG:
 
 
 def sync_lifecycle(cfg: FactoryConfig, run_id: Any) -> dict[str, Any]:
-    """Compare the active rows with the previous sync, record the changes, log the lifecycle report."""
-    specs, skipped = valid_specs(cfg, query_active_rows(cfg, purpose="sync"))
+    """Compare the active rows with the previous sync, record the changes, log the lifecycle report.
+
+    Raises when the table cannot be read, or when rows are invalid: then only after the valid rows'
+    changes are recorded and reported, so one bad row does not hold back the others."""
+    started = time.perf_counter()
+    try:
+        rows = query_active_rows(cfg, purpose="sync")
+    except ConfigUnavailable:
+        send_metrics(cfg, sync_failure_metrics(cfg))
+        raise
+    specs, skipped = valid_specs(cfg, rows)
     current = {}
     for spec in specs:
         problem = schedule_problem(spec["schedule"])
@@ -102,6 +143,10 @@ def sync_lifecycle(cfg: FactoryConfig, run_id: Any) -> dict[str, Any]:
     previous, plan = record_lifecycle(cfg, current, run_id=run_id)
     for line in report_lines(cfg, previous, current, plan, skipped):
         cfg.log.info("%s", line)
+    send_metrics(cfg, sync_metrics(cfg, plan, len(skipped), time.perf_counter() - started))
+    if skipped:
+        reasons = "; ".join(f"{key}: {why}" for key, why in sorted(skipped.items()))
+        raise InvalidStreamRows(f"{len(skipped)} invalid row(s) in {cfg.dsg_table}: {reasons}")
     return lifecycle_summary(cfg, previous, current, plan, skipped)
 
 
@@ -133,34 +178,51 @@ def build_factory_dag(cfg: FactoryConfig) -> DAG:
     return dag
 
 
-def build_stream_dags(cfg: FactoryConfig, rows: list[Row]) -> dict[str, DAG]:
-    """A DAG per valid row, in row order; a row Airflow would reject is skipped, naming its stream."""
+def build_stream_dags(cfg: FactoryConfig, rows: list[Row]) -> tuple[dict[str, DAG], dict[str, str]]:
+    """A DAG per valid row, in row order, and why each other row was skipped (naming its stream)."""
     dags = {}
-    specs, _ = valid_specs(cfg, rows)
+    specs, skipped = valid_specs(cfg, rows)
     for spec in specs:
         try:
             dags[spec["dag_id"]] = build_stream_dag(cfg, spec)
         except Exception as err:
             problem = schedule_problem(spec["schedule"]) or one_line(err)
+            skipped[spec["stream_key"]] = problem
             cfg.log.error(
                 "%s: stream %r in %s skipped: %s", cfg.factory_dag_id, spec["stream_key"], cfg.dsg_table, problem
             )
-    return dags
+    return dags, skipped
+
+
+def build_all_dags(cfg: FactoryConfig) -> dict[str, DAG]:
+    started = time.perf_counter()
+    factory = build_factory_dag(cfg)
+    loaded = load_rows(cfg)
+    dags, skipped = build_stream_dags(cfg, loaded.rows)
+    figures = ParseFigures(
+        streams_read=len(loaded.rows),
+        dags_built=len(dags),
+        rows_invalid=len(skipped),
+        source=loaded.source,
+        cache_age_seconds=loaded.cache_age_seconds,
+        query_seconds=loaded.query_seconds,
+        parse_seconds=time.perf_counter() - started,
+    )
+    send_metrics(cfg, parse_metrics(cfg, figures))
+    return {cfg.factory_dag_id: factory, **dags}
 
 
 def build_dags(cfg: FactoryConfig, requested_dag_id: str | None) -> dict[str, DAG]:
     """All DAGs of the file, or only the one a worker asked for (parsing context)."""
     if requested_dag_id is None:
-        factory = build_factory_dag(cfg)
-        rows, _ = load_rows(cfg)
-        return {cfg.factory_dag_id: factory, **build_stream_dags(cfg, rows)}
+        return build_all_dags(cfg)
     if requested_dag_id == cfg.factory_dag_id:
         return {cfg.factory_dag_id: build_factory_dag(cfg)}
     stream_key = cfg.stream_key_for(requested_dag_id)
     if stream_key is None:
         return {}
-    rows, _ = load_rows(cfg, stream_key)
-    return build_stream_dags(cfg, rows)
+    dags, _ = build_stream_dags(cfg, load_rows(cfg, stream_key).rows)
+    return dags
 
 
 def parsed_dags(cfg: FactoryConfig) -> dict[str, DAG]:

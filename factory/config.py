@@ -43,6 +43,7 @@ class FactoryConfig:
     password_env: str
     secret_user_key: str
     secret_password_key: str
+    stream_schema: str  # schemas/stream_config.schema.json as compact JSON: the file carries the rules it checks
 
     @property
     def log(self) -> logging.Logger:

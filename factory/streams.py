@@ -17,6 +17,7 @@ from factory.config import (
     TAG_MAX_LEN,
     FactoryConfig,
 )
+from factory.stream_schema import stream_config_problems
 from factory.table import Row
 
 StreamSpec = dict[str, Any]
@@ -40,15 +41,9 @@ def check_config(cfg: FactoryConfig, stream_key: str, config: dict[str, Any]) ->
         raise ValueError(
             f"DAG id {dag_id!r} is not valid (letters, digits, '_', '.', '-'; at most {DAG_ID_MAX_LEN} characters)"
         )
-    store_name = config.get("store_name")
-    if not isinstance(store_name, str) or not store_name.strip():
-        raise ValueError("config has no store_name")
-    schedule = config.get("schedule_string")
-    if schedule is not None and not isinstance(schedule, str):
-        raise ValueError(f"schedule_string must be a string or null, not {type(schedule).__name__}")
-    dataset = config.get("dataset_name")
-    if dataset is not None and not isinstance(dataset, str):
-        raise ValueError(f"dataset_name must be a string, not {type(dataset).__name__}")
+    problems = stream_config_problems(cfg.stream_schema, config)
+    if problems:
+        raise ValueError("; ".join(f"config {problem}" for problem in problems))
 
 
 def stream_spec(cfg: FactoryConfig, stream_key: str, config_json: Any) -> StreamSpec:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from factory.config import (
@@ -18,6 +20,14 @@ from factory.config import (
 )
 
 Row = tuple[str, Any]  # (stream_key, config_json)
+
+
+@dataclass(frozen=True)
+class LoadedRows:
+    rows: list[Row]
+    source: str  # "database", "cache" (the last good read) or "none"
+    query_seconds: float
+    cache_age_seconds: float | None = None  # of the last good read, when it was served
 
 
 class ConfigUnavailable(Exception):
@@ -102,6 +112,7 @@ def write_cache(cfg: FactoryConfig, rows: list[Row]) -> None:
     try:
         with open(path, encoding="utf-8") as current:
             if current.read() == payload:
+                os.utime(path)  # the cache's age is the time since the last good read
                 return
     except OSError:
         pass
@@ -117,6 +128,13 @@ def write_cache(cfg: FactoryConfig, rows: list[Row]) -> None:
         )
 
 
+def cache_age_seconds(cfg: FactoryConfig) -> float | None:
+    try:
+        return max(0.0, time.time() - os.path.getmtime(cache_path(cfg)))
+    except OSError:
+        return None
+
+
 def read_cache(cfg: FactoryConfig) -> list[Row] | None:
     """The rows of the last good read, or None when there is no usable cache."""
     try:
@@ -127,22 +145,24 @@ def read_cache(cfg: FactoryConfig) -> list[Row] | None:
         return None
 
 
-def load_rows(cfg: FactoryConfig, stream_key: str | None = None) -> tuple[list[Row], str]:
-    """Active rows from the table, or from the cache when the table cannot be read: (rows, source).
+def load_rows(cfg: FactoryConfig, stream_key: str | None = None) -> LoadedRows:
+    """Active rows from the table, or from the cache when the table cannot be read.
 
     A good full read refreshes the cache. A failed read logs exactly one error saying why and what
     is used instead; it never raises, so no data or outage makes the DAG file fail to import.
     """
+    started = time.perf_counter()
     try:
         rows = query_active_rows(cfg, stream_key)
     except ConfigUnavailable as err:
-        return rows_from_cache(cfg, str(err), stream_key)
+        return rows_from_cache(cfg, str(err), stream_key, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
     if stream_key is None:
         write_cache(cfg, rows)
-    return rows, "database"
+    return LoadedRows(rows, "database", seconds)
 
 
-def rows_from_cache(cfg: FactoryConfig, problem: str, stream_key: str | None) -> tuple[list[Row], str]:
+def rows_from_cache(cfg: FactoryConfig, problem: str, stream_key: str | None, query_seconds: float) -> LoadedRows:
     cached = read_cache(cfg)
     if cached is None:
         cfg.log.error(
@@ -152,7 +172,7 @@ def rows_from_cache(cfg: FactoryConfig, problem: str, stream_key: str | None) ->
             problem,
             cache_path(cfg),
         )
-        return [], "none"
+        return LoadedRows([], "none", query_seconds)
     if stream_key is not None:
         cached = [row for row in cached if row[0] == stream_key]
     cfg.log.error(
@@ -163,4 +183,4 @@ def rows_from_cache(cfg: FactoryConfig, problem: str, stream_key: str | None) ->
         cache_path(cfg),
         len(cached),
     )
-    return cached, "cache"
+    return LoadedRows(cached, "cache", query_seconds, cache_age_seconds(cfg))

@@ -53,3 +53,20 @@ ensure_compiled_venv() {
     "$venv/bin/python" -m compileall -q -j 0 "$purelib" >/dev/null
   fi
 }
+
+# ensure_project_installed DIR: the project's own packages (components, ...) importable from the virtualenv
+# at DIR wherever Python starts, as the policy pack needs them: an editable install without dependencies
+# (the lock files bring those). Reinstalled when pyproject.toml, the top-level packages or the venv's lock
+# files change (`uv pip sync` removes it); otherwise a no-op.
+ensure_project_installed() {
+  local venv="$1" stamp want
+  stamp="$venv/.project-sha256"
+  want="$({ cat "$REPO_ROOT/pyproject.toml" "$venv/.lock-sha256"; printf '%s\n' "$REPO_ROOT"/*/__init__.py; } | sha256sum | awk '{print $1}')"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return
+  fi
+  ensure_uv
+  log "installing the project's packages into $(basename "$venv") (editable)"
+  uv pip install --quiet --python "$venv/bin/python" --no-deps --no-build-isolation --editable "$REPO_ROOT"
+  echo "$want" > "$stamp"
+}

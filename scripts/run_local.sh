@@ -20,11 +20,12 @@ case "$ACTION" in
 esac
 
 ensure_venv "$REPO_ROOT/.venv" requirements/test.lock
+ensure_project_installed "$REPO_ROOT/.venv"
 if [ "$ACTION" = "up" ]; then
   # Airflow, to show the DAGs the deployed factory builds (its own environment; a no-op when present).
   bash scripts/setup_airflow_env.sh >&2
 fi
-PULUMI_BIN="$(bash toolchain/pulumi_toolchain.sh --print-bin | tail -n 1)"
+PULUMI_BIN="$(python3 toolchain/pulumi_toolchain.py --print-bin)"
 export PATH="$PULUMI_BIN:$PATH"
 mkdir -p .local/pulumi-state
 export PULUMI_BACKEND_URL="file://$REPO_ROOT/.local/pulumi-state"

@@ -6,6 +6,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 
 ensure_venv "$REPO_ROOT/.venv" requirements/test.lock
+ensure_project_installed "$REPO_ROOT/.venv"
 
 log "lint, format and type checks (ruff, mypy; configured in pyproject.toml)"
 .venv/bin/ruff check --quiet .

@@ -23,7 +23,7 @@ def toolchain_bin() -> Path:
     """The folder of the Pulumi CLI, its plugins and the control plane's binaries, built when missing (the
     build's progress goes to stderr)."""
     completed = subprocess.run(
-        ["bash", str(REPO_ROOT / "toolchain" / "pulumi_toolchain.sh"), "--print-bin"],
+        ["python3", str(REPO_ROOT / "toolchain" / "pulumi_toolchain.py"), "--print-bin"],
         stdout=subprocess.PIPE,
         text=True,
         timeout=3600,

@@ -1,4 +1,4 @@
-"""The toolchain builds only from source archives whose sha256 it pins (toolchain/pulumi_toolchain.sh)."""
+"""The toolchain builds only from source archives whose sha256 it pins (toolchain/pins.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TOOLCHAIN = REPO_ROOT / "toolchain" / "pulumi_toolchain.sh"
+TOOLCHAIN = REPO_ROOT / "toolchain" / "pulumi_toolchain.py"
 DEFAULT_VENDOR_DIR = REPO_ROOT.parent / "shared" / "vendor"
 ARCHIVES = (
     "pulumi-language-python-3.259.0.tar.gz",
@@ -22,7 +22,7 @@ ARCHIVES = (
 def check_vendor(folder: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PULUMI_TOOLCHAIN_VENDOR_DIR": str(folder)}
     return subprocess.run(
-        ["bash", str(TOOLCHAIN), "--check-vendor"], env=env, capture_output=True, text=True, timeout=60
+        ["python3", str(TOOLCHAIN), "--check-vendor"], env=env, capture_output=True, text=True, timeout=60
     )
 
 

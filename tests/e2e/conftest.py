@@ -1,4 +1,4 @@
-"""The real Pulumi engine (built by toolchain/pulumi_toolchain.sh) on a copy of the project.
+"""The real Pulumi engine (built by toolchain/pulumi_toolchain.py) on a copy of the project.
 
 The copy lets tests change stack files freely; state goes to a file backend in a temporary folder and
 secrets use the passphrase provider, so nothing here needs a network or a Pulumi account.
@@ -23,7 +23,7 @@ from devtools.embedded_pg import EmbeddedPostgres
 from devtools.net import free_port
 from tests.conftest import REPO_ROOT
 
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "factory", "templates", "config", "policy")
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "factory", "schemas", "templates", "config", "policy")
 LOCAL_PASSPHRASE_FILE = REPO_ROOT / "config" / "local.passphrase"
 
 
@@ -77,13 +77,22 @@ def planned_steps(preview_json: str) -> dict[tuple[str, str], str]:
 
 
 def edit_seed_streams(project: Project, stack: str, edit) -> None:
-    """Rewrite the stack file's seedStreams through `edit(rows)`, rows as parsed JSON objects."""
+    """Rewrite the stack's seed rows through `edit(rows)`, rows as plain objects: in the streams file the
+    stack names (streamsFile), else in the stack file's seedStreams."""
     path = project.stack_file(stack)
     document = yaml.safe_load(path.read_text())
+    streams_file = document["config"].get("datasurface-yellow:streamsFile")
+    if streams_file:
+        _edit_streams_file(project.root / streams_file, edit)
+        return
     key = "datasurface-yellow:seedStreams"
     rows = [json.loads(r) for r in document["config"][key]]
     document["config"][key] = [json.dumps(r) for r in edit(rows)]
     path.write_text(yaml.safe_dump(document, sort_keys=False, width=1000))
+
+
+def _edit_streams_file(path: Path, edit) -> None:
+    path.write_text(yaml.safe_dump(edit(yaml.safe_load(path.read_text())), sort_keys=False, width=1000))
 
 
 @pytest.fixture(scope="session")

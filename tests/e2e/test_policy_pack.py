@@ -40,4 +40,8 @@ def test_a_program_that_mangles_the_hostname_is_stopped_by_policy(local_stack):
         module.write_text(original)
     assert result.returncode != 0
     assert "mandatory" in result.output
-    assert "DATASURFACE_POSTGRES_HOST" in result.output
+    assert "yellow-host-env-is-configured-dns-name" in result.output, result.output
+    assert (
+        "DATASURFACE_POSTGRES_HOST = 'localhostsvcclusterlocal' is not the configured mergeDbHost 'localhost': "
+        "it looks like a cluster DNS name with its dots removed" in result.output
+    ), result.output

@@ -1,16 +1,24 @@
-"""Crafted resource inputs, shaped like what the program registers, to feed the policies."""
+"""Crafted resources, shaped like what the program declares and the engine reports, to feed the policies."""
 
 from __future__ import annotations
 
-import copy
+import json
+from dataclasses import dataclass
 from typing import Any
 
-PLATFORM = "yellowlive"
+import yellow_policies as yp
+
+STACK = PLATFORM = "yellowlive"
+OTHER_PLATFORM = "yellowforensic"
 HOST = "pg-data.ns-kub-pg-test.svc.cluster.local"
+MANGLED_HOST = "pg-datans-kub-pg-testsvcclusterlocal"
 PASSWORD = "Correct-Horse-Battery"
 SECRET_NAME = f"{PLATFORM}-postgres-credentials"
 CONFIGMAP_NAME = f"{PLATFORM}-factory-dag"
 DAG_FILE = f"{PLATFORM}_factory_dag.py"
+WORKLOADS = f"{PLATFORM}-airflow"
+WORKLOAD_PATCH = "pulumi-python:dynamic/datasurface:WorkloadPatch"
+DSG_TABLE = "pulumi-python:dynamic/datasurface:DsgTable"
 
 DAG_SOURCE = f"""\
 PLATFORM = '{PLATFORM}'
@@ -18,15 +26,21 @@ FACTORY_DAG_ID = '{PLATFORM}_factory_dag'
 DAG_PREFIX = '{PLATFORM}__'
 DSG_TABLE = '{PLATFORM}_airflow_dsg'
 PASSWORD_ENV = 'postgres_PASSWORD'
-CONNECTION_ENV = {{"host": 'DATASURFACE_POSTGRES_HOST', "password": PASSWORD_ENV}}
-
-
-def connect(password: str):
-    return dict(password=password)
 """
 
 
+@dataclass(frozen=True)
+class Resource:
+    """One resource of a stack: its type, name, properties and the name of its parent."""
+
+    type: str
+    name: str
+    props: dict[str, Any]
+    parent: str | None = None
+
+
 def platform(**changes: Any) -> dict[str, Any]:
+    """What the Platform component records (its inputs, and its outputs too)."""
     props = {
         "platform": PLATFORM,
         "mergeDbHost": HOST,
@@ -40,17 +54,17 @@ def platform(**changes: Any) -> dict[str, Any]:
     return props
 
 
+def of_other_platform(props: dict[str, Any]) -> dict[str, Any]:
+    """`props` as the other platform's stack would declare them: every name its own."""
+    return json.loads(json.dumps(props).replace(PLATFORM, OTHER_PLATFORM))
+
+
+def credentials() -> dict[str, str]:
+    user = f"{PLATFORM}_airflow"
+    return {"username": user, "password": PASSWORD, "postgres_USER": user, "postgres_PASSWORD": PASSWORD}
+
+
 def secret(string_data: dict[str, str] | None = None, **metadata: Any) -> dict[str, Any]:
-    data = (
-        string_data
-        if string_data is not None
-        else {
-            "username": "yellowlive_airflow",
-            "password": PASSWORD,
-            "postgres_USER": "yellowlive_airflow",
-            "postgres_PASSWORD": PASSWORD,
-        }
-    )
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -61,60 +75,51 @@ def secret(string_data: dict[str, str] | None = None, **metadata: Any) -> dict[s
             "labels": {"app.kubernetes.io/part-of": "datasurface-yellow", "datasurface.io/platform": PLATFORM},
             **metadata,
         },
-        "stringData": data,
+        "stringData": credentials() if string_data is None else string_data,
     }
 
 
-def configmap(data: dict[str, str] | None = None, name: str = CONFIGMAP_NAME, **labels: str) -> dict[str, Any]:
+def configmap(data: dict[str, str] | None = None, name: str = CONFIGMAP_NAME) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {
-            "name": name,
-            "namespace": "ns-kub-pg-test",
-            "labels": {
-                "app.kubernetes.io/part-of": "datasurface-yellow",
-                "datasurface.io/platform": PLATFORM,
-                **labels,
-            },
-        },
-        "data": data if data is not None else {DAG_FILE: DAG_SOURCE},
+        "metadata": {"name": name, "namespace": "ns-kub-pg-test", "labels": {"datasurface.io/platform": PLATFORM}},
+        "data": {DAG_FILE: DAG_SOURCE} if data is None else data,
     }
 
 
 def good_env() -> list[dict[str, Any]]:
-    ref = {"secretKeyRef": {"name": SECRET_NAME, "key": "postgres_PASSWORD"}}
     return [
         {"name": "DATASURFACE_POSTGRES_HOST", "value": HOST},
         {"name": "DATASURFACE_POSTGRES_PORT", "value": "5432"},
         {"name": "postgres_USER", "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": "postgres_USER"}}},
-        {"name": "postgres_PASSWORD", "valueFrom": ref},
+        {"name": "postgres_PASSWORD", "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": "postgres_PASSWORD"}}},
     ]
 
 
-def patch(
-    env: list[dict[str, Any]] | None = None,
-    kind: str = "Deployment",
-    config_map: str = CONFIGMAP_NAME,
-    field_manager: str | None = None,
-) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"name": "airflow-scheduler", "namespace": "ns-kub-pg-test"}
-    if field_manager is not None:
-        metadata["annotations"] = {"pulumi.com/patchFieldManager": field_manager}
+def with_env(name: str, entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The good env with the entry called `name` replaced (or added)."""
+    return [e for e in good_env() if e["name"] != name] + [{"name": name, **entry}]
+
+
+def without_env(name: str) -> list[dict[str, Any]]:
+    return [e for e in good_env() if e["name"] != name]
+
+
+def patch(env: list[dict[str, Any]] | None = None, kind: str = "Deployment", config_map: str = CONFIGMAP_NAME):
+    container = {
+        "name": "airflow-scheduler",
+        "env": good_env() if env is None else env,
+        "volumeMounts": [{"name": CONFIGMAP_NAME, "mountPath": f"/opt/airflow/dags/{PLATFORM}"}],
+    }
     return {
         "apiVersion": "apps/v1",
         "kind": kind,
-        "metadata": metadata,
+        "metadata": {"name": "airflow-scheduler", "namespace": "ns-kub-pg-test"},
         "spec": {
             "template": {
                 "spec": {
-                    "containers": [
-                        {
-                            "name": "airflow-scheduler",
-                            "env": good_env() if env is None else env,
-                            "volumeMounts": [{"name": CONFIGMAP_NAME, "mountPath": f"/opt/airflow/dags/{PLATFORM}"}],
-                        }
-                    ],
+                    "containers": [container],
                     "volumes": [{"name": CONFIGMAP_NAME, "configMap": {"name": config_map}}],
                 }
             }
@@ -122,17 +127,43 @@ def patch(
     }
 
 
-def with_env(name: str, entry: dict[str, Any]) -> list[dict[str, Any]]:
-    """The good env with the entry called `name` replaced (or added)."""
-    env = [e for e in good_env() if e["name"] != name]
-    return env + [{"name": name, **entry}]
-
-
 def dsg_table(table: str = f"{PLATFORM}_airflow_dsg") -> dict[str, Any]:
     return {"table": table, "rows": {}, "host": "localhost", "port": 15432, "dbname": "datasurface_merge"}
 
 
-def edited(props: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    result = copy.deepcopy(props)
-    result.update(changes)
-    return result
+# --- resources in a stack, as the program nests them ----------------------------------------------
+
+
+def platform_component(**changes: Any) -> Resource:
+    return Resource(yp.PLATFORM_TYPE, PLATFORM, platform(**changes))
+
+
+def workloads_component() -> Resource:
+    return Resource("datasurface:yellow:AirflowWorkloads", WORKLOADS, {}, PLATFORM)
+
+
+def workload(props: dict[str, Any], typ: str = WORKLOAD_PATCH, name: str = "scheduler") -> Resource:
+    """A workload patch under the platform's AirflowWorkloads component."""
+    return Resource(typ, name, props, WORKLOADS)
+
+
+def part(typ: str, props: dict[str, Any], name: str) -> Resource:
+    """A resource directly under the platform."""
+    return Resource(typ, name, props, PLATFORM)
+
+
+def secret_part(string_data: dict[str, str] | None = None, **metadata: Any) -> Resource:
+    return part(yp.SECRET_TYPE, secret(string_data, **metadata), "credentials")
+
+
+def configmap_part(data: dict[str, str] | None = None, name: str = CONFIGMAP_NAME) -> Resource:
+    return part(yp.CONFIGMAP_TYPE, configmap(data, name), "factory-dag")
+
+
+def stack(*parts: Resource) -> list[Resource]:
+    """The platform and its AirflowWorkloads component, with `parts` under them."""
+    return [platform_component(), workloads_component(), *parts]
+
+
+def complete_stack() -> list[Resource]:
+    return stack(secret_part(), configmap_part(), part(DSG_TABLE, dsg_table(), "dsg-table"), workload(patch()))

@@ -1,388 +1,297 @@
-"""Each policy, called as a plain function on crafted resources: good ones pass, bad ones are named."""
+"""Each policy over a crafted stack, through the policy SDK as the engine calls it: good parts pass, bad ones are
+named with a clear message, on the resource they concern."""
 
 from __future__ import annotations
 
 import base64
+import copy
 
 import pytest
 import yellow_policies as yp
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
+from components.naming import hostname_problem
 from tests.policy import resources as r
+from tests.policy.analyzer import messages, review
+from tests.program_harness import STACKS
 
-_identity = yp.PlatformIdentity.from_inputs(r.platform())
-assert _identity is not None, "the sample platform's inputs are complete"
-IDENTITY: yp.PlatformIdentity = _identity
-MANGLED = "pg-datans-kub-pg-testsvcclusterlocal"
+HOST_POLICY = "yellow-host-env-is-configured-dns-name"
+SECRET_POLICY = "yellow-credentials-secret-has-both-key-variants"
+PASSWORD_POLICY = "yellow-no-password-in-plain-sight"
+NAMES_POLICY = "yellow-names-belong-to-platform"
+SCHEDULER = "Deployment 'airflow-scheduler' container 'airflow-scheduler'"
 
 
-def python_file(source: str) -> dict:
-    return r.configmap({r.DAG_FILE: r.DAG_SOURCE + source})
+def with_secret(string_data: dict[str, str]) -> list[r.Resource]:
+    return r.stack(r.secret_part(string_data))
 
 
-GOOD = [
-    ("platform", lambda: yp.platform_identity_problems(r.platform())),
-    ("host env", lambda: yp.host_env_problems(r.patch(), IDENTITY)),
-    ("statefulset host env", lambda: yp.host_env_problems(r.patch(kind="StatefulSet"), IDENTITY)),
-    ("env passwords by reference", lambda: yp.env_password_problems(r.patch())),
-    ("secret", lambda: yp.credentials_secret_problems(r.secret(), IDENTITY)),
-    (
-        "secret as base64 data",
-        lambda: yp.credentials_secret_problems(
-            {
-                **r.secret({}),
-                "data": {k: base64.b64encode(v.encode()).decode() for k, v in r.secret()["stringData"].items()},
-            },
-            IDENTITY,
+# --- plain values -----------------------------------------------------------------------------
+
+
+def test_values_a_preview_does_not_know_are_left_out():
+    props = unknown_checking_proxy({"a": UNKNOWN_STRING_VALUE, "b": ["x", UNKNOWN_STRING_VALUE], "c": {"d": 1}})
+    assert yp.known(props) == {"b": ["x"], "c": {"d": 1}}
+
+
+def test_every_string_is_found_with_its_path():
+    found = list(yp.strings({"spec": {"volumes": [{"name": "v"}]}, "data": {"f.py": "src"}, "n": 1}))
+    assert found == [("spec.volumes[0].name", "v"), ("data.f.py", "src")]
+
+
+# --- the whole stack --------------------------------------------------------------------------
+
+
+def test_a_complete_stack_passes_every_policy():
+    assert review(r.complete_stack()) == []
+
+
+def test_the_order_resources_come_in_does_not_matter():
+    bad = r.complete_stack() + [r.workload(r.patch(r.with_env("DATASURFACE_POSTGRES_HOST", {"value": "x"})), name="w")]
+    assert review(bad[::-1]) == review(bad) != []
+
+
+def test_each_resource_is_judged_against_the_platform_above_it():
+    forensic_identity = r.of_other_platform(r.platform(mergeDbHost="pg-forensic.ns"))
+    forensic = r.Resource(yp.PLATFORM_TYPE, r.OTHER_PLATFORM, forensic_identity)
+    live_patch = r.workload(r.patch(), name="live")
+    forensic_patch = r.Resource(r.WORKLOAD_PATCH, "forensic", r.of_other_platform(r.patch()), r.OTHER_PLATFORM)
+    violations = review([*r.stack(live_patch), forensic, forensic_patch])
+    assert [(v.policy, v.resource) for v in violations] == [(HOST_POLICY, "forensic")]
+    assert "is not the configured mergeDbHost 'pg-forensic.ns'" in violations[0].message
+
+
+def test_violations_are_mandatory_and_name_their_resource():
+    violations = review(with_secret({}))
+    assert violations and all(v.mandatory and v.resource == "credentials" for v in violations)
+
+
+def test_a_resource_under_no_platform_is_left_alone_except_a_workload_patch():
+    loose = [
+        r.Resource(yp.SECRET_TYPE, "other-secret", r.secret({"token": "x"})),
+        r.Resource(yp.CONFIGMAP_TYPE, "other-configmap", r.configmap(name=f"{r.OTHER_PLATFORM}-x")),
+        r.Resource(r.WORKLOAD_PATCH, "loose-patch", r.patch()),
+    ]
+    assert [(v.policy, v.resource, v.message) for v in review(loose)] == [(HOST_POLICY, "loose-patch", yp.NO_PLATFORM)]
+
+
+# --- DATASURFACE_POSTGRES_HOST ----------------------------------------------------------------
+
+
+def host_messages(env: list[dict], kind: str = "Deployment", typ: str = r.WORKLOAD_PATCH) -> list[str]:
+    return messages(r.stack(r.workload(r.patch(env, kind=kind), typ=typ)))
+
+
+@pytest.mark.parametrize(
+    ("typ", "kind"),
+    [
+        (r.WORKLOAD_PATCH, "Deployment"),
+        (r.WORKLOAD_PATCH, "StatefulSet"),
+        ("kubernetes:apps/v1:DeploymentPatch", "Deployment"),
+        ("kubernetes:apps/v1:StatefulSetPatch", "StatefulSet"),
+    ],
+)
+def test_every_kind_of_workload_patch_is_checked(typ, kind):
+    assert host_messages(r.good_env(), kind, typ) == []
+    assert host_messages(r.with_env("DATASURFACE_POSTGRES_HOST", {"value": "pg"}), kind, typ)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            r.MANGLED_HOST,
+            f"DATASURFACE_POSTGRES_HOST = {r.MANGLED_HOST!r} is not the configured mergeDbHost {r.HOST!r}: it looks "
+            "like a cluster DNS name with its dots removed (a Kubernetes-name helper mangled it)",
         ),
-    ),
-    (
-        "secret wrapped as a Pulumi secret",
-        lambda: yp.credentials_secret_problems(
-            r.edited(
-                r.secret(),
-                stringData={
-                    "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
-                    "value": r.secret()["stringData"],
-                },
+        ("pg-data-ns-kub-pg-test-svc-cluster-local", "it looks like a cluster DNS name with its dots removed"),
+        ("pg data", "is not the configured mergeDbHost"),
+        (
+            "pg-other.ns.svc.cluster.local",
+            f"'pg-other.ns.svc.cluster.local' is not the configured mergeDbHost {r.HOST!r}",
+        ),
+    ],
+    ids=["mangled", "mangled-with-hyphens", "invalid", "another-host"],
+)
+def test_a_host_other_than_the_configured_one_is_flagged_with_why(value, expected):
+    found = host_messages(r.with_env("DATASURFACE_POSTGRES_HOST", {"value": value}))
+    assert len(found) == 1 and found[0].startswith(f"{SCHEDULER}: ") and expected in found[0], found
+
+
+def test_the_reason_is_the_programs_own_hostname_rule():
+    found = host_messages(r.with_env("DATASURFACE_POSTGRES_HOST", {"value": "pg data"}))
+    assert found[0].endswith(f": it {hostname_problem('pg data')}")
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        r.without_env("DATASURFACE_POSTGRES_HOST"),
+        r.with_env("DATASURFACE_POSTGRES_HOST", {"valueFrom": {"configMapKeyRef": {"name": "x", "key": "host"}}}),
+    ],
+    ids=["missing", "by-reference"],
+)
+def test_a_host_not_set_literally_is_flagged(env):
+    assert host_messages(env) == [
+        f"{SCHEDULER}: DATASURFACE_POSTGRES_HOST is not set to the configured mergeDbHost {r.HOST!r} as a literal value"
+    ]
+
+
+# --- the credentials Secret -------------------------------------------------------------------
+
+
+def test_the_credentials_secret_may_come_as_base64_data_as_the_engine_reports_it():
+    data = {k: base64.b64encode(v.encode()).decode() for k, v in r.credentials().items()}
+    secret = {**r.secret({}), "data": data}
+    del secret["stringData"]
+    assert review(r.stack(r.part(yp.SECRET_TYPE, secret, "credentials"))) == []
+
+
+@pytest.mark.parametrize(
+    ("string_data", "expected"),
+    [
+        (
+            {"username": "u", "password": "p"},
+            f"Secret {r.SECRET_NAME!r} lacks a <credential>_USER/<credential>_PASSWORD pair: the Airflow environment "
+            "reads them by those names",
+        ),
+        (
+            {"postgres_USER": "u", "postgres_PASSWORD": "p"},
+            f"Secret {r.SECRET_NAME!r} lacks username, password: pods read them through secretKeyRef",
+        ),
+        (
+            {"username": "u", "password": "p1", "postgres_USER": "u", "postgres_PASSWORD": "p2"},
+            f"Secret {r.SECRET_NAME!r}: password and postgres_PASSWORD differ; both variants must carry the same value",
+        ),
+        (
+            {"username": "u", "password": "p", "postgres_PASSWORD": "p"},
+            f"Secret {r.SECRET_NAME!r}: username and postgres_USER differ",
+        ),
+    ],
+    ids=["no-credential-pair", "no-username-password", "passwords-differ", "half-a-pair"],
+)
+def test_a_credentials_secret_without_both_matching_variants_is_flagged(string_data, expected):
+    violations = review(with_secret(string_data))
+    assert [(v.policy, v.resource) for v in violations] == [(SECRET_POLICY, "credentials")]
+    assert violations[0].message.startswith(expected)
+
+
+def test_only_the_platforms_credentials_secret_needs_the_variants():
+    assert review(r.stack(r.secret_part({"token": "x"}, name="tls"))) == []
+
+
+# --- passwords in plain sight -----------------------------------------------------------------
+
+
+def patch_with_env_in(kind: str, entry: dict) -> dict:
+    props = r.patch(r.with_env("postgres_PASSWORD", entry) if kind == "containers" else None)
+    if kind == "initContainers":
+        props["spec"]["template"]["spec"][kind] = [{"name": "init", "env": [{"name": "postgres_PASSWORD", **entry}]}]
+    return props
+
+
+@pytest.mark.parametrize(
+    ("kind", "entry", "container"),
+    [
+        ("containers", {"value": "hunter2hunter2"}, "airflow-scheduler"),
+        ("containers", {}, "airflow-scheduler"),
+        ("initContainers", {"value": "x"}, "init"),
+    ],
+    ids=["literal", "no-value-from", "init-container"],
+)
+def test_an_env_var_named_like_a_password_must_come_from_a_secret(kind, entry, container):
+    violations = review(r.stack(r.workload(patch_with_env_in(kind, entry))))
+    assert [(v.policy, v.message) for v in violations] == [
+        (
+            PASSWORD_POLICY,
+            f"Deployment 'airflow-scheduler' container {container!r}: env postgres_PASSWORD is a literal value; a "
+            "password must come from a Secret (valueFrom.secretKeyRef)",
+        )
+    ]
+
+
+def test_a_secrets_password_is_found_in_a_configmap_and_in_a_workload_patch():
+    leaky_patch = r.patch(r.with_env("DATABASE_URL", {"value": f"postgresql://u:{r.PASSWORD}@pg/db"}))
+    leaky_configmap = r.configmap_part({r.DAG_FILE: r.DAG_SOURCE + f"# {r.PASSWORD}\n"})
+    violations = review(r.stack(r.secret_part(), leaky_configmap, r.workload(leaky_patch)))
+    assert [(v.policy, v.resource, v.message) for v in violations] == [
+        (PASSWORD_POLICY, "factory-dag", f"data.{r.DAG_FILE} holds the password of a Secret of this stack"),
+        (
+            PASSWORD_POLICY,
+            "scheduler",
+            "spec.template.spec.containers[0].env[4].value holds the password of a Secret of this stack",
+        ),
+    ]
+    assert not any(r.PASSWORD in v.message for v in violations)
+
+
+def test_a_password_shorter_than_six_characters_is_not_searched_for():
+    short = {**r.credentials(), "password": "pw", "postgres_PASSWORD": "pw"}
+    assert review(with_secret(short) + [r.configmap_part({r.DAG_FILE: r.DAG_SOURCE + "# pw\n"})]) == []
+
+
+# --- one platform's names ---------------------------------------------------------------------
+
+FOREIGN = (
+    "names platform 'yellowforensic'; platform 'yellowlive' may only use its own tables, DAG ids and Kubernetes objects"
+)
+
+
+@pytest.mark.parametrize(
+    ("resource", "path"),
+    [
+        (r.part(yp.CONFIGMAP_TYPE, r.configmap(name="yellowforensic-factory-dag"), "dag"), "metadata.name"),
+        (
+            r.part(
+                yp.CONFIGMAP_TYPE, r.configmap({r.DAG_FILE: r.DAG_SOURCE + "L = 'yellowforensic_airflow_dsg'\n"}), "dag"
             ),
-            IDENTITY,
+            f"data.{r.DAG_FILE}",
         ),
-    ),
-    (
-        "another Secret is not the credentials Secret",
-        lambda: yp.credentials_secret_problems(r.secret({"token": "x"}, name="other"), IDENTITY),
-    ),
-    ("configmap passwords", lambda: yp.configmap_password_problems(r.configmap(), [r.PASSWORD])),
-    (
-        "configmap env-var-name and placeholder values",
-        lambda: yp.configmap_password_problems(
-            r.configmap(
-                {
-                    "app.properties": "db.password=${DB_PASSWORD}\nother_password: '{{ password }}'\n"
-                    "pwd=POSTGRES_PASSWORD\n",
-                    "conn.ini": "url = postgresql://user:${PGPASSWORD}@host/db\n",
-                }
-            )
+        (r.part(r.DSG_TABLE, r.dsg_table("yellowforensic_airflow_dsg"), "dag"), "table"),
+        (
+            r.workload(r.patch(config_map="yellowforensic-factory-dag"), name="dag"),
+            "spec.template.spec.volumes[0].configMap.name",
         ),
-    ),
-    ("comparison is not an assignment", lambda: yp.configmap_password_problems(python_file("ok = password == 'x'\n"))),
-    ("configmap compiles", lambda: yp.configmap_compile_problems(r.configmap())),
-    ("configmap names", lambda: yp.configmap_name_problems(r.configmap(), IDENTITY)),
-    (
-        "unrelated configmap",
-        lambda: yp.configmap_name_problems({"metadata": {"name": "other"}, "data": {"a.txt": "x"}}, IDENTITY),
-    ),
-    ("workload names", lambda: yp.workload_name_problems(r.patch(), IDENTITY)),
-    ("dsg table", lambda: yp.dsg_table_problems(r.dsg_table(), IDENTITY)),
-    ("secret label", lambda: yp.secret_name_problems(r.secret(), IDENTITY)),
-]
-
-
-@pytest.mark.parametrize("check", [c for _, c in GOOD], ids=[i for i, _ in GOOD])
-def test_a_good_resource_passes(check):
-    assert check() == []
-
-
-BAD = [
-    # the Platform component
-    (
-        "platform missing inputs",
-        lambda: yp.platform_identity_problems({"platform": "yellowlive"}),
-        "datasurface:yellow:Platform lacks the input(s) mergeDbHost, dsgTable",
-    ),
-    (
-        "platform mangled host",
-        lambda: yp.platform_identity_problems(r.platform(mergeDbHost=MANGLED)),
-        f"mergeDbHost {MANGLED!r} is not a valid hostname: it looks like a cluster DNS name with its dots removed",
-    ),
-    (
-        "platform foreign table",
-        lambda: yp.platform_identity_problems(r.platform(dsgTable="yellowforensic_airflow_dsg")),
-        "dsg table 'yellowforensic_airflow_dsg' (dsgTable) does not belong to platform 'yellowlive'",
-    ),
-    (
-        "platform foreign prefix",
-        lambda: yp.platform_identity_problems(r.platform(dagIdPrefix="yellow__")),
-        "DAG id prefix 'yellow__' (dagIdPrefix) does not belong to platform 'yellowlive'",
-    ),
-    (
-        "platform foreign configmap",
-        lambda: yp.platform_identity_problems(r.platform(configMap="factory-dag")),
-        "factory DAG ConfigMap 'factory-dag' (configMap) does not belong to platform 'yellowlive'",
-    ),
-    (
-        "platform prefix of a longer name",
-        lambda: yp.platform_identity_problems(r.platform(dsgTable="yellowliveextra_airflow_dsg")),
-        "does not belong to platform 'yellowlive'",
-    ),
-    # DATASURFACE_POSTGRES_HOST
-    (
-        "host mangled",
-        lambda: yp.host_env_problems(r.patch(r.with_env("DATASURFACE_POSTGRES_HOST", {"value": MANGLED})), IDENTITY),
-        f"DATASURFACE_POSTGRES_HOST = {MANGLED!r} is the configured name {r.HOST!r} with its dots removed",
-    ),
-    (
-        "host mangled with hyphens",
-        lambda: yp.host_env_problems(
-            r.patch(r.with_env("DATASURFACE_POSTGRES_HOST", {"value": "pg-data-ns-kub-pg-test-svc-cluster-local"})),
-            IDENTITY,
+        (
+            r.part(yp.SECRET_TYPE, r.secret(labels={"datasurface.io/platform": "yellowforensic"}), "dag"),
+            "metadata.labels.datasurface.io/platform",
         ),
-        "with its dots removed (a Kubernetes-name helper mangled it)",
-    ),
-    (
-        "host invalid",
-        lambda: yp.host_env_problems(r.patch(r.with_env("DATASURFACE_POSTGRES_HOST", {"value": "pg data"})), IDENTITY),
-        "DATASURFACE_POSTGRES_HOST = 'pg data' is not a valid hostname: it has an invalid DNS label 'pg data'",
-    ),
-    (
-        "host differs",
-        lambda: yp.host_env_problems(
-            r.patch(r.with_env("DATASURFACE_POSTGRES_HOST", {"value": "pg-other.ns.svc.cluster.local"})), IDENTITY
-        ),
-        "DATASURFACE_POSTGRES_HOST = 'pg-other.ns.svc.cluster.local' differs from the platform's configured "
-        f"mergeDbHost {r.HOST!r}",
-    ),
-    (
-        "host by reference",
-        lambda: yp.host_env_problems(
-            r.patch(
-                r.with_env("DATASURFACE_POSTGRES_HOST", {"valueFrom": {"configMapKeyRef": {"name": "x", "key": "h"}}})
-            ),
-            IDENTITY,
-        ),
-        f"DATASURFACE_POSTGRES_HOST must be the literal DNS name {r.HOST!r}, not a reference",
-    ),
-    (
-        "host missing",
-        lambda: yp.host_env_problems(
-            r.patch([e for e in r.good_env() if e["name"] != "DATASURFACE_POSTGRES_HOST"]), IDENTITY
-        ),
-        "Deployment 'airflow-scheduler' container 'airflow-scheduler' does not set DATASURFACE_POSTGRES_HOST",
-    ),
-    # the credentials Secret
-    (
-        "secret lacks username/password",
-        lambda: yp.credentials_secret_problems(r.secret({"postgres_USER": "u", "postgres_PASSWORD": "p"}), IDENTITY),
-        f"Secret {r.SECRET_NAME!r} lacks username, password: pods read them through secretKeyRef",
-    ),
-    (
-        "secret lacks credential pair",
-        lambda: yp.credentials_secret_problems(r.secret({"username": "u", "password": "p"}), IDENTITY),
-        f"Secret {r.SECRET_NAME!r} lacks a <credential>_USER/<credential>_PASSWORD pair",
-    ),
-    (
-        "secret half a pair",
-        lambda: yp.credentials_secret_problems(
-            r.secret(
-                {
-                    "username": "u",
-                    "password": "p",
-                    "postgres_USER": "u",
-                    "postgres_PASSWORD": "p",
-                    "postgres_forensic_USER": "u",
-                }
-            ),
-            IDENTITY,
-        ),
-        f"Secret {r.SECRET_NAME!r} has postgres_forensic_USER but not postgres_forensic_PASSWORD",
-    ),
-    (
-        "secret variants differ",
-        lambda: yp.credentials_secret_problems(
-            r.secret({"username": "u", "password": "p1", "postgres_USER": "u", "postgres_PASSWORD": "p2"}), IDENTITY
-        ),
-        f"Secret {r.SECRET_NAME!r}: password and postgres_PASSWORD hold different values",
-    ),
-    (
-        "secret empty password",
-        lambda: yp.credentials_secret_problems(
-            r.secret({"username": "u", "password": "", "postgres_USER": "u", "postgres_PASSWORD": ""}), IDENTITY
-        ),
-        f"Secret {r.SECRET_NAME!r}: password is empty; the login needs a password",
-    ),
-    # passwords in env vars
-    (
-        "env literal password",
-        lambda: yp.env_password_problems(r.patch(r.with_env("postgres_PASSWORD", {"value": "hunter2hunter2"}))),
-        "Deployment 'airflow-scheduler' container 'airflow-scheduler': env postgres_PASSWORD is a literal value; "
-        "a password must come from a Secret (valueFrom.secretKeyRef)",
-    ),
-    (
-        "env password without valueFrom",
-        lambda: yp.env_password_problems(r.patch(r.with_env("PGPASSWORD", {}))),
-        "env PGPASSWORD is a literal value",
-    ),
-    (
-        "env password in an init container",
-        lambda: yp.env_password_problems(
-            {
-                "kind": "StatefulSet",
-                "metadata": {"name": "w"},
-                "spec": {
-                    "template": {
-                        "spec": {"initContainers": [{"name": "init", "env": [{"name": "DB_PASSWORD", "value": "x"}]}]}
-                    }
-                },
-            }
-        ),
-        "StatefulSet 'w' container 'init': env DB_PASSWORD is a literal value",
-    ),
-    # passwords in ConfigMaps
-    (
-        "configmap python literal",
-        lambda: yp.configmap_password_problems(python_file('PASSWORD = "hunter2"\n')),
-        f"ConfigMap {r.CONFIGMAP_NAME!r} key {r.DAG_FILE!r} line 11: PASSWORD is assigned a literal value",
-    ),
-    (
-        "configmap python keyword literal",
-        lambda: yp.configmap_password_problems(python_file("conn = connect(password='hunter2')\n")),
-        "line 11: password is assigned a literal value",
-    ),
-    (
-        "configmap python dict literal",
-        lambda: yp.configmap_password_problems(python_file('CONN = {"password": "hunter2"}\n')),
-        "line 11: password is assigned a literal value",
-    ),
-    (
-        "configmap properties literal",
-        lambda: yp.configmap_password_problems(
-            r.configmap({"app.properties": "db.user=airflow\ndb.password=hunter2\n"})
-        ),
-        "key 'app.properties' line 2: db.password is assigned a literal value",
-    ),
-    (
-        "configmap yaml literal",
-        lambda: yp.configmap_password_problems(r.configmap({"values.yaml": "postgres:\n  password: hunter2\n"})),
-        "key 'values.yaml' line 2: password is assigned a literal value",
-    ),
-    (
-        "configmap password-named key",
-        lambda: yp.configmap_password_problems(r.configmap({"DB_PASSWORD": "hunter2"})),
-        "key 'DB_PASSWORD' is named like a password and holds a value; passwords belong in a Secret",
-    ),
-    (
-        "configmap url password",
-        lambda: yp.configmap_password_problems(
-            r.configmap({"airflow.cfg": "sql_alchemy_conn = postgresql://airflow:hunter2@pg/airflow\n"})
-        ),
-        "key 'airflow.cfg' line 1: a URL carries a password",
-    ),
-    (
-        "configmap holds the Secret's password",
-        lambda: yp.configmap_password_problems(python_file(f"# {r.PASSWORD}\n"), [r.PASSWORD]),
-        f"ConfigMap {r.CONFIGMAP_NAME!r} key {r.DAG_FILE!r} contains the password of a Secret of this stack",
-    ),
-    # the factory DAG compiles
-    (
-        "dag syntax error",
-        lambda: yp.configmap_compile_problems(python_file("def broken(:\n")),
-        f"ConfigMap {r.CONFIGMAP_NAME!r} file {r.DAG_FILE!r} does not compile: invalid syntax (line 11)",
-    ),
-    (
-        "dag null byte",
-        lambda: yp.configmap_compile_problems(python_file("x = 1\0\n")),
-        f"file {r.DAG_FILE!r} does not compile: source code string cannot contain null bytes",
-    ),
-    # names belong to the platform
-    (
-        "configmap of another name",
-        lambda: yp.configmap_name_problems(r.configmap(name="yellowforensic-factory-dag"), IDENTITY),
-        "ConfigMap 'yellowforensic-factory-dag' holds a factory DAG, but platform 'yellowlive' delivers its DAG in "
-        f"ConfigMap {r.CONFIGMAP_NAME!r}",
-    ),
-    (
-        "configmap labelled for another platform",
-        lambda: yp.configmap_name_problems(
-            r.configmap(None, r.CONFIGMAP_NAME, **{"datasurface.io/platform": "yellowforensic"}), IDENTITY
-        ),
-        f"ConfigMap {r.CONFIGMAP_NAME!r} is labelled for platform 'yellowforensic', not 'yellowlive'",
-    ),
-    (
-        "configmap with another platform's file",
-        lambda: yp.configmap_name_problems(r.configmap({"yellowforensic_factory_dag.py": r.DAG_SOURCE}), IDENTITY),
-        "holds 'yellowforensic_factory_dag.py', not the platform's DAG file 'yellowlive_factory_dag.py'",
-    ),
-    (
-        "dag file names another table",
-        lambda: yp.configmap_name_problems(python_file("LEDGER = 'yellowforensic_airflow_dsg_ledger'\n"), IDENTITY),
-        "refers to yellowforensic_airflow_dsg_ledger of another platform; platform 'yellowlive' may only use its own",
-    ),
-    (
-        "dag file lacks its prefix",
-        lambda: yp.configmap_name_problems(
-            r.configmap({r.DAG_FILE: r.DAG_SOURCE.replace("'yellowlive__'", "'yl__'")}), IDENTITY
-        ),
-        f"file {r.DAG_FILE!r} does not name its platform's DAG id prefix 'yellowlive__'",
-    ),
-    (
-        "dsg table of another platform",
-        lambda: yp.dsg_table_problems(r.dsg_table("yellowforensic_airflow_dsg"), IDENTITY),
-        "dsg table 'yellowforensic_airflow_dsg' is not 'yellowlive_airflow_dsg', the table of platform 'yellowlive'",
-    ),
-    (
-        "patch mounts another ConfigMap",
-        lambda: yp.workload_name_problems(r.patch(config_map="yellowforensic-factory-dag"), IDENTITY),
-        f"Deployment 'airflow-scheduler' mounts factory DAG ConfigMap 'yellowforensic-factory-dag', not the "
-        f"platform's {r.CONFIGMAP_NAME!r}",
-    ),
-    (
-        "patch naming its field manager in the annotation",
-        lambda: yp.workload_name_problems(r.patch(field_manager="datasurface-yellowlive"), IDENTITY),
-        "names its field manager 'datasurface-yellowlive' in the annotation pulumi.com/patchFieldManager; "
-        "the annotation is itself an applied field",
-    ),
-    (
-        "secret labelled for another platform",
-        lambda: yp.secret_name_problems(r.secret(labels={"datasurface.io/platform": "yellowforensic"}), IDENTITY),
-        f"Secret {r.SECRET_NAME!r} is labelled for platform 'yellowforensic', not 'yellowlive'",
-    ),
-]
+    ],
+    ids=["configmap-name", "dag-file", "dsg-table", "mounted-configmap", "secret-label"],
+)
+def test_a_resource_naming_another_platform_is_flagged_where_it_does(resource, path):
+    assert [(v.policy, v.resource, v.message) for v in review(r.stack(resource))] == [
+        (NAMES_POLICY, "dag", f"{path} {FOREIGN}")
+    ]
 
 
-@pytest.mark.parametrize(("check", "message"), [(c, m) for _, c, m in BAD], ids=[i for i, _, _ in BAD])
-def test_a_bad_resource_is_flagged_with_a_clear_message(check, message):
-    problems = check()
-    assert any(message in p for p in problems), f"expected {message!r} in {problems}"
+def test_the_platform_component_itself_may_not_name_another_platform():
+    violations = review([r.platform_component(dsgTable="yellowforensic_airflow_dsg")])
+    assert [(v.policy, v.resource, v.message) for v in violations] == [
+        (NAMES_POLICY, r.PLATFORM, f"dsgTable {FOREIGN}")
+    ]
 
 
-def test_no_message_repeats_a_password():
-    problems = yp.configmap_password_problems(python_file(f'PASSWORD = "{r.PASSWORD}"\n'), [r.PASSWORD])
-    problems += yp.env_password_problems(r.patch(r.with_env("postgres_PASSWORD", {"value": r.PASSWORD})))
-    assert len(problems) == 3
-    assert not any(r.PASSWORD in p for p in problems)
+def test_a_providers_settings_are_not_the_platforms_names():
+    provider = r.part("pulumi:providers:kubernetes", {"context": "yellowforensic-admin"}, "kubernetes")
+    assert review(r.stack(provider)) == []
 
 
-def test_short_secret_passwords_are_not_searched_for():
-    assert yp.configmap_known_password_problems(r.configmap(), ["PLAT"]) == []
-    assert yp.secret_passwords(r.secret({"password": "abc"})) == set()
-    assert yp.secret_passwords(r.secret()) == {r.PASSWORD}
+# --- the program's own resources, under mocks -------------------------------------------------
 
 
-def test_identity_needs_every_input():
-    assert yp.PlatformIdentity.from_inputs(r.platform()) == IDENTITY
-    assert yp.PlatformIdentity.from_inputs({k: v for k, v in r.platform().items() if k != "configMap"}) is None
-    assert IDENTITY.dag_file_name == r.DAG_FILE
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_programs_resources_pass_every_policy(program_stacks, stack):
+    assert review(program_stacks[stack]) == []
 
 
-HOSTS = [
-    r.HOST,
-    "localhost",
-    "pg-data.ns.svc.cluster.local.",
-    "",
-    " pg-data",
-    "pg data",
-    "pg_data.ns",
-    "-pg.ns",
-    "a" * 64 + ".ns",
-    "a." * 127 + "a",
-    MANGLED,
-    "pg-data-ns-kub-pg-test-svc-cluster-local",
-    "10.0.0.1",
-]
-
-
-@pytest.mark.parametrize("host", HOSTS)
-def test_the_vendored_hostname_check_agrees_with_the_programs(host):
-    from components.naming import hostname_problem
-
-    assert yp.hostname_problem(host) == hostname_problem(host)
+def test_a_mangled_host_in_the_programs_patches_is_flagged_once_per_workload(program_stacks):
+    resources = copy.deepcopy(program_stacks["yellowlive"])
+    patches = [res for res in resources if res.type == r.WORKLOAD_PATCH]
+    for res in patches:
+        for entry in res.props["spec"]["template"]["spec"]["containers"][0]["env"]:
+            if entry["name"] == "DATASURFACE_POSTGRES_HOST":
+                entry["value"] = r.MANGLED_HOST
+    violations = review(resources)
+    assert [(v.policy, v.resource) for v in violations] == [(HOST_POLICY, res.name) for res in patches]
+    assert all("with its dots removed" in v.message for v in violations)

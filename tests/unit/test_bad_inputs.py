@@ -43,7 +43,7 @@ CASES = [
         "seed config without store_name",
         {"seedStreams": [json.dumps({"stream_key": "S", "config": {}})]},
         (),
-        "config of stream 'S' lacks a non-empty 'store_name'",
+        "seedStreams[0] = 'S': config $: 'store_name' is a required property",
     ),
     ("missing secret", {}, ("mergeDbPassword",), "datasurface-yellow:mergeDbPassword is a required secret but not set"),
     (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 
 import pytest
 
@@ -146,9 +145,48 @@ def test_dsg_table_rows_are_keyed_by_stream_key_so_previews_name_the_row(stack_r
     table = stack_run.one(DSG_TABLE)
     platform = stack_run.config["platform"]
     assert table.inputs["table"] == f"{platform}_airflow_dsg"
-    assert set(table.inputs["rows"]) == {json.loads(s)["stream_key"] for s in stack_run.config["seedStreams"]}
+    assert set(table.inputs["rows"]) == set(DEPLOYED_ROWS[stack_run.stack])
     assert is_secret(table.inputs["password"])
     assert table.inputs["grant_to"] == stack_run.config["mergeDbUser"]
+
+
+def _row(config_json: str, status: str = "active") -> dict[str, str]:
+    return {"config_json": config_json, "status": status}
+
+
+# What each committed stack writes to its table, byte for byte: a change here is a change in the deployed
+# rows (the local stack's rows come from config/local.streams.yaml, the others' from inline seedStreams).
+DEPLOYED_ROWS = {
+    "yellowlive": {
+        "Store1": _row(
+            '{"credential_names":["postgres"],"datasets":["customers","orders"],"ingestion_type":"sql_snapshot",'
+            '"schedule_string":"@hourly","store_name":"Store1"}'
+        ),
+        "Store2": _row(
+            '{"credential_names":["postgres"],"dataset_name":"payments","ingestion_type":"sql_snapshot",'
+            '"schedule_string":"*/15 * * * *","store_name":"Store2"}'
+        ),
+        "Store3": _row(
+            '{"credential_names":["postgres"],"ingestion_type":"kafka","schedule_string":null,"store_name":"Store3"}',
+            "disabled",
+        ),
+    },
+    "yellowforensic": {
+        "Store1": _row(
+            '{"credential_names":["postgres_forensic"],"datasets":["customers","orders"],'
+            '"ingestion_type":"sql_snapshot","schedule_string":"@daily","store_name":"Store1"}'
+        ),
+        "Store2": _row(
+            '{"credential_names":["postgres_forensic"],"dataset_name":"payments","ingestion_type":"sql_snapshot",'
+            '"schedule_string":"@daily","store_name":"Store2"}'
+        ),
+    },
+}
+DEPLOYED_ROWS["local"] = DEPLOYED_ROWS["yellowlive"]
+
+
+def test_each_stack_deploys_exactly_its_rows(stack_run):
+    assert stack_run.one(DSG_TABLE).inputs["rows"] == DEPLOYED_ROWS[stack_run.stack]
 
 
 def test_admin_endpoint_may_differ_from_the_in_cluster_host(stack_runs):

@@ -7,9 +7,9 @@ from components.settings import SettingsError, parse_settings
 from tests.program_harness import STACKS, load_stack_config, secret_values_for, valid_raw
 
 
-def problems_of(raw):
+def problems_of(raw, project_dir=None):
     with pytest.raises(SettingsError) as caught:
-        parse_settings(raw)
+        parse_settings(raw) if project_dir is None else parse_settings(raw, project_dir)
     return caught.value.problems
 
 
@@ -102,7 +102,7 @@ def stream(**fields):
         ),
         (
             [stream(stream_key="S1", config={"store_name": "S"}), stream(stream_key="S1", config={"store_name": "T"})],
-            "datasurface-yellow:seedStreams[1] = 'S1': duplicate stream key",
+            "datasurface-yellow:seedStreams[1] = 'S1': duplicate stream key (first at seedStreams[0])",
         ),
         (
             [stream(stream_key="S1", config="{}")],
@@ -110,8 +110,8 @@ def stream(**fields):
         ),
         (
             [stream(stream_key="S1", config={"schedule_string": "@daily"})],
-            "datasurface-yellow:seedStreams[0] = {'schedule_string': '@daily'}: "
-            "config of stream 'S1' lacks a non-empty 'store_name'",
+            "datasurface-yellow:seedStreams[0] = 'S1': "
+            "config $: 'store_name' is a required property (schemas/stream_config.schema.json)",
         ),
         (
             [stream(stream_key="S1", status="paused", config={"store_name": "S"})],
@@ -149,3 +149,73 @@ def test_config_json_is_canonical_so_key_order_makes_no_diff():
 def test_secrets_are_not_in_the_settings_repr():
     settings = parse_settings(valid_raw(mergeDbPassword="very-secret-1", adminPassword="very-secret-2"))
     assert "very-secret" not in repr(settings)
+
+
+# --- the streams file ----------------------------------------------------------------------------
+
+STREAMS_YAML = """\
+- stream_key: Store2
+  status: disabled
+  config:
+    store_name: Store2
+    schedule_string: "*/15 * * * *"
+    credential_names: [postgres]
+"""
+
+
+def test_streams_file_rows_follow_the_inline_ones(tmp_path):
+    (tmp_path / "streams.yaml").write_text(STREAMS_YAML)
+    settings = parse_settings(valid_raw(streamsFile="streams.yaml"), project_dir=tmp_path)
+    assert [(s.stream_key, s.status) for s in settings.streams] == [("Store1", "active"), ("Store2", "disabled")]
+    assert settings.streams[1].config_json == (
+        '{"credential_names":["postgres"],"schedule_string":"*/15 * * * *","store_name":"Store2"}'
+    )
+
+
+def test_a_streams_file_alone_is_enough(tmp_path):
+    (tmp_path / "streams.yaml").write_text(STREAMS_YAML)
+    settings = parse_settings(valid_raw(seedStreams=[], streamsFile="streams.yaml"), project_dir=tmp_path)
+    assert [s.stream_key for s in settings.streams] == ["Store2"]
+
+
+def test_no_streams_file_is_read_when_the_key_is_empty(tmp_path):
+    settings = parse_settings(valid_raw(streamsFile=""), project_dir=tmp_path / "nowhere")
+    assert [s.stream_key for s in settings.streams] == ["Store1"]
+
+
+def test_stream_problems_are_listed_with_every_other_problem(tmp_path):
+    (tmp_path / "streams.yaml").write_text(
+        "- {stream_key: Store1, config: {store_name: Again}}\n"
+        "- {stream_key: Store2, config: {store_name: S, schedule_string: 5}}\n"
+        "- {stream_key: Store3, config: {store_name: S, dataset_name: 5}}\n"
+    )
+    problems = problems_of(valid_raw(mergeDbPort="0", streamsFile="streams.yaml") | {"platform": "nope"}, tmp_path)
+    schema = "(schemas/stream_config.schema.json)"
+    assert problems == [
+        "datasurface-yellow:platform = 'nope': unknown platform; expected one of yellowlive, yellowforensic",
+        "datasurface-yellow:mergeDbPort = '0': port must be between 1 and 65535",
+        "datasurface-yellow:streamsFile streams.yaml[0] = 'Store1': duplicate stream key (first at seedStreams[0])",
+        "datasurface-yellow:streamsFile streams.yaml[1] = 'Store2': "
+        f"config $.schedule_string: 5 is not of type 'string', 'null' {schema}",
+        "datasurface-yellow:streamsFile streams.yaml[2] = 'Store3': "
+        f"config $.dataset_name: 5 is not of type 'string', 'null' {schema}",
+    ]
+
+
+def test_a_missing_streams_file_is_a_settings_problem(tmp_path):
+    problems = problems_of(valid_raw(streamsFile="config/streams.yaml"), tmp_path)
+    assert problems == [
+        "datasurface-yellow:streamsFile = 'config/streams.yaml': no such file "
+        "(the path is relative to the project directory, where Pulumi.yaml is)"
+    ]
+
+
+def test_the_local_stack_reads_its_streams_file_from_the_project_directory():
+    raw = {**load_stack_config("local"), **secret_values_for("local")}
+    assert raw["streamsFile"] == "config/local.streams.yaml" and "seedStreams" not in raw
+    settings = parse_settings({k: v if isinstance(v, (str, list)) else str(v) for k, v in raw.items()})
+    assert [(s.stream_key, s.status) for s in settings.streams] == [
+        ("Store1", "active"),
+        ("Store2", "active"),
+        ("Store3", "disabled"),
+    ]

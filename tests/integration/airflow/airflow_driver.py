@@ -142,8 +142,12 @@ def sync(dag_file: str, run_id: str) -> dict:
     factory_dag_id = os.path.basename(dag_file)[: -len(".py")]
     module = load_as_worker(dag_file, factory_dag_id)
     records = capture_logs()
-    summary = module.DAGS[factory_dag_id].get_task("sync_dynamic_dags").python_callable(run_id=run_id)
-    return {"summary": summary, "logs": records.records, "built": list(module.DAGS)}
+    task = module.DAGS[factory_dag_id].get_task("sync_dynamic_dags")
+    try:
+        summary, error = task.python_callable(run_id=run_id), None
+    except Exception as err:  # the task fails: Airflow would mark it failed and alert
+        summary, error = None, f"{type(err).__name__}: {err}"
+    return {"summary": summary, "error": error, "logs": records.records, "built": list(module.DAGS)}
 
 
 def main() -> int:

@@ -278,6 +278,19 @@ class AirflowRun:
     def sync(self, run_id: str = "manual__test", **overrides) -> dict:
         return self.driver("sync", "--run-id", run_id, **overrides)
 
+    def start_sync(self, run_id: str, **overrides) -> subprocess.Popen:
+        """A sync in the background, as a second task instance running beside others."""
+        args = [str(self.python), str(DRIVER), "sync", str(self.dag_file), "--run-id", run_id]
+        return subprocess.Popen(
+            args, env=self.env(**overrides), cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+
+def sync_result(process: subprocess.Popen) -> dict:
+    stdout, stderr = process.communicate(timeout=DRIVER_TIMEOUT)
+    assert process.returncode == 0, f"driver sync failed:\n{stdout[-4000:]}\n{stderr[-8000:]}"
+    return json.loads(stdout.strip().splitlines()[-1])
+
 
 @pytest.fixture
 def airflow_run(airflow_python, factory_db, tmp_path) -> AirflowRun:
@@ -351,3 +364,58 @@ def silent_server() -> Iterator[int]:
     for conn in accepted:
         conn.close()
     listener.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# A StatsD listener on loopback (UDP), for Airflow's metrics
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StatsdListener:
+    port: int
+    packets: list[str] = field(default_factory=list)
+
+    @property
+    def settings(self) -> dict[str, str | None]:
+        """The `[metrics]` settings that point Airflow's StatsD backend at this listener."""
+        return {
+            "AIRFLOW__METRICS__STATSD_ON": "True",
+            "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+            "AIRFLOW__METRICS__STATSD_PORT": str(self.port),
+            "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
+        }
+
+    def metrics(self, prefix: str) -> dict[str, tuple[str, str]]:
+        """The last `name -> (value, type)` received under `airflow.<prefix>`."""
+        found: dict[str, tuple[str, str]] = {}
+        for packet in self.packets:
+            for line in packet.splitlines():
+                name, _, rest = line.partition(":")
+                if name.startswith(f"airflow.{prefix}"):
+                    value, _, kind = rest.partition("|")
+                    found[name[len(f"airflow.{prefix}") :]] = (value, kind.split("|")[0])
+        return found
+
+
+@pytest.fixture
+def statsd() -> Iterator[StatsdListener]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    listener = StatsdListener(sock.getsockname()[1])
+    stop = threading.Event()
+
+    def receive():
+        while not stop.is_set():
+            try:
+                listener.packets.append(sock.recv(65535).decode())
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=receive, daemon=True)
+    thread.start()
+    yield listener
+    stop.set()
+    thread.join(timeout=5)
+    sock.close()

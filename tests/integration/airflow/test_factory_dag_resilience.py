@@ -97,11 +97,11 @@ def test_broken_rows_are_skipped_with_an_error_naming_their_stream_and_the_rest_
     reasons = " ".join(errors)
     for reason in (
         "not valid JSON",
-        "no store_name",
+        "'store_name' is a required property",
         "must be a JSON object",
         "config_json is empty",
         "every tuesday",
-        "dataset_name must be a string",
+        "config $.dataset_name: ",
         "is not valid",
     ):
         assert reason in reasons

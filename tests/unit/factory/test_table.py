@@ -15,10 +15,13 @@ def test_the_cache_round_trips_the_rows_of_a_good_read(cfg, no_database_env):
 
 def test_an_unreadable_table_falls_back_to_the_last_good_read_and_logs_why(cfg, no_database_env, caplog):
     write_cache(cfg, [("Store1", "{}"), ("Store2", "{}")])
-    assert load_rows(cfg, "Store2") == ([("Store2", "{}")], "cache")
+    loaded = load_rows(cfg, "Store2")
+    assert (loaded.rows, loaded.source) == ([("Store2", "{}")], "cache")
+    assert loaded.cache_age_seconds is not None and 0 <= loaded.cache_age_seconds < 60
     assert "environment variable(s) not set" in caplog.text and "using the last good configuration" in caplog.text
 
 
 def test_without_a_cache_an_unreadable_table_builds_nothing(cfg, no_database_env, caplog):
-    assert load_rows(cfg) == ([], "none")
+    loaded = load_rows(cfg)
+    assert (loaded.rows, loaded.source, loaded.cache_age_seconds) == ([], "none", None)
     assert "no last good configuration" in caplog.text

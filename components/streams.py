@@ -1,0 +1,232 @@
+"""The dsg table's seed streams, from the inline `seedStreams` and from the stack's `streamsFile`.
+
+Both sources hold the same entries, `{stream_key, status, config}`, and go through the same checks: a
+stream key may appear once across both, and every config must match schemas/stream_config.schema.json.
+A stream's `config_json` is the canonical JSON of its config, whichever source it came from. Everything
+here is pure apart from reading the streams file; problems name the config key, the entry and the value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.naming import PlatformNames, dag_id_problem
+from components.project_file import PROJECT
+from components.stream_schema import SCHEMA_NAME, stream_config_problems
+
+STREAM_STATUSES = ("active", "disabled")
+ENTRY_FIELDS = ("stream_key", "status", "config")
+INLINE_KEY = "seedStreams"
+FILE_KEY = "streamsFile"
+# Relative, so that a stack file names the same file on every machine.
+_RELATIVE_TO = "the path is relative to the project directory, where Pulumi.yaml is"
+_FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Property names written as `.name` in a JSON path, as jsonschema writes them; others as `['name']`.
+_PLAIN_PROPERTY = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class SeedStream:
+    stream_key: str
+    status: str
+    config: dict[str, Any]
+
+    @property
+    def config_json(self) -> str:
+        """Canonical JSON, so the same config always yields the same text (and no spurious diff)."""
+        return json.dumps(self.config, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One stream as written, before it is checked."""
+
+    where: str  # names the entry in problems: "seedStreams[0]", "streamsFile config/x.yaml[0]"
+    item: Any
+    shown: Any  # what a problem with the whole entry shows: an inline entry's JSON text, a file's entry itself
+    object_word: str  # what a config must be, in the words of its source
+
+
+def problem(where: str, value: Any, why: str) -> str:
+    return f"{PROJECT}:{where} = {value!r}: {why}"
+
+
+def inline_entries(texts: list[str]) -> tuple[list[Entry], list[str]]:
+    """The entries of `seedStreams` (one JSON text each), and a problem for each text that is not JSON."""
+    entries, problems = [], []
+    for index, text in enumerate(texts):
+        where = f"{INLINE_KEY}[{index}]"
+        try:
+            item = json.loads(text)
+        except json.JSONDecodeError as err:
+            problems.append(problem(where, text, f"is not valid JSON ({err.msg})"))
+            continue
+        entries.append(Entry(where, item, text, "JSON object"))
+    return entries, problems
+
+
+_YAML_KINDS = {dict: "a mapping", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
+def _what_it_holds(document: Any) -> str:
+    if document is None:
+        return "it is empty (write [] for no streams)"
+    return f"it holds {_YAML_KINDS.get(type(document), type(document).__name__)}"
+
+
+def _yaml_error_text(err: yaml.YAMLError) -> str:
+    if isinstance(err, yaml.MarkedYAMLError) and err.problem_mark is not None:
+        context = f"{err.context}: " if err.context else ""
+        mark = err.problem_mark
+        return f"{context}{err.problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return " ".join(str(err).split())
+
+
+def _streams_document(path_text: str, project_dir: Path) -> Any:
+    """The YAML document of a streams file; raises ValueError saying why it cannot be had."""
+    if Path(path_text).is_absolute():
+        raise ValueError(f"must be a relative path ({_RELATIVE_TO})")
+    try:
+        text = (project_dir / path_text).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"no such file ({_RELATIVE_TO})") from None
+    except OSError as err:
+        raise ValueError(f"cannot be read ({err.strerror or err})") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"cannot be read as UTF-8 ({err.reason} at byte {err.start})") from None
+    try:
+        return _load_yaml(text)
+    except yaml.YAMLError as err:
+        raise ValueError(f"is not valid YAML ({_yaml_error_text(err)})") from None
+
+
+def _load_yaml(text: str) -> Any:
+    # libyaml reads a file of thousands of streams about four times faster; the pure-Python loader, run
+    # only when libyaml refuses the text, names the offending character in its message.
+    try:
+        return yaml.load(text, Loader=_FAST_SAFE_LOADER)
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
+
+
+def read_streams_file(path_text: str, project_dir: Path) -> tuple[list[Any], str | None]:
+    """The entries of a streams file (a YAML list), or no entries and the problem that stops it being read."""
+    try:
+        document = _streams_document(path_text, project_dir)
+    except ValueError as err:
+        return [], problem(FILE_KEY, path_text, str(err))
+    if not isinstance(document, list):
+        why = f"must be a YAML list of streams, each with stream_key, status and config; {_what_it_holds(document)}"
+        return [], problem(FILE_KEY, path_text, why)
+    return document, None
+
+
+def file_entries(path_text: str, document: list[Any]) -> list[Entry]:
+    return [Entry(f"{FILE_KEY} {path_text}[{index}]", item, item, "mapping") for index, item in enumerate(document)]
+
+
+def _child_path(path: str, key: str) -> str:
+    return f"{path}.{key}" if _PLAIN_PROPERTY.match(key) else f"{path}[{key!r}]"
+
+
+def json_value_problems(value: Any, path: str = "$") -> list[str]:
+    """Where `value` holds what JSON cannot (a YAML date, binary, set or pair list; a key that is not a
+    string; NaN or infinity), as '<JSON path>: <reason>'; empty when it is plain JSON."""
+    if isinstance(value, dict):
+        problems = []
+        for key, item in value.items():
+            if isinstance(key, str):
+                problems += json_value_problems(item, _child_path(path, key))
+            else:
+                problems.append(f"{path}: key {key!r} is not a string")
+        return problems
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in json_value_problems(item, f"{path}[{index}]")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{path}: {value!r} is not a JSON number"]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return []
+    return [f"{path}: {value!r} is not a JSON value ({type(value).__name__}); quote it to keep it as text"]
+
+
+def _stream_key_problem(entry: Entry, names: PlatformNames | None, first_at: dict[str, str]) -> str | None:
+    """Why the entry has no usable stream key (malformed, cannot form a DAG id, already taken), or None."""
+    if not isinstance(entry.item, dict):
+        return problem(entry.where, entry.shown, f"must be a {entry.object_word} with stream_key, status and config")
+    stream_key = entry.item.get("stream_key")
+    if not isinstance(stream_key, str) or not stream_key:
+        return problem(entry.where, entry.shown, "needs a non-empty string 'stream_key'")
+    if names is not None:
+        dag_id = names.stream_dag_id(stream_key)
+        dag_problem = dag_id_problem(dag_id)
+        if dag_problem:
+            return problem(entry.where, stream_key, f"stream key cannot form DAG id {dag_id!r}: it {dag_problem}")
+    if stream_key in first_at:
+        return problem(entry.where, stream_key, f"duplicate stream key (first at {first_at[stream_key]})")
+    return None
+
+
+def _config_problems(config: dict[str, Any]) -> list[str]:
+    """What is wrong with a config: values JSON cannot hold, else every way it breaks the schema."""
+    not_json = json_value_problems(config)
+    if not_json:
+        return [f"config {p}" for p in not_json]
+    return [f"config {p} ({SCHEMA_NAME})" for p in stream_config_problems(config)]
+
+
+def _entry_problems(entry: Entry, stream_key: str) -> list[str]:
+    """What is wrong with an entry whose stream key is good: its status, its config, fields beside them."""
+    status = entry.item.get("status", "active")
+    if status not in STREAM_STATUSES:
+        why = f"status of stream {stream_key!r} must be one of {', '.join(STREAM_STATUSES)}"
+        return [problem(entry.where, status, why)]
+    config = entry.item.get("config")
+    if not isinstance(config, dict):
+        return [problem(entry.where, config, f"config of stream {stream_key!r} must be a {entry.object_word}")]
+    problems = [problem(entry.where, stream_key, why) for why in _config_problems(config)]
+    unknown = sorted((field for field in entry.item if field not in ENTRY_FIELDS), key=str)
+    if unknown:
+        why = f"unknown fields in stream {stream_key!r}; config goes under 'config'"
+        problems.append(problem(entry.where, unknown, why))
+    return problems
+
+
+def check_entries(entries: list[Entry], names: PlatformNames | None) -> tuple[tuple[SeedStream, ...], list[str]]:
+    """The streams of all entries, in order, and every problem of every bad entry."""
+    streams: list[SeedStream] = []
+    problems: list[str] = []
+    first_at: dict[str, str] = {}
+    for entry in entries:
+        key_problem = _stream_key_problem(entry, names, first_at)
+        if key_problem:
+            problems.append(key_problem)
+            continue
+        stream_key = entry.item["stream_key"]
+        first_at[stream_key] = entry.where
+        entry_problems = _entry_problems(entry, stream_key)
+        if entry_problems:
+            problems += entry_problems
+            continue
+        streams.append(SeedStream(stream_key, entry.item.get("status", "active"), entry.item["config"]))
+    return tuple(streams), problems
+
+
+def parse_streams(
+    inline: list[str], streams_file: str | None, names: PlatformNames | None, project_dir: Path
+) -> tuple[tuple[SeedStream, ...], list[str]]:
+    """The seed streams of both sources, inline ones first, and every problem found in either."""
+    entries, problems = inline_entries(inline)
+    if streams_file:
+        document, file_problem = read_streams_file(streams_file, project_dir)
+        if file_problem:
+            problems.append(file_problem)
+        entries += file_entries(streams_file, document)
+    streams, entry_problems = check_entries(entries, names)
+    return streams, problems + entry_problems
