@@ -17,7 +17,7 @@ generated into the copy, never into the repository: into a streams file named by
 the project declares that key, else inline into the stack file's `seedStreams`, which holds only a few
 hundred streams of this size (a size beyond that is reported as not run, with the reason).
 
-Run with the project's main virtualenv; the Pulumi CLI is the one toolchain/pulumi_toolchain.sh built:
+Run with the project's main virtualenv; the Pulumi CLI is the one toolchain/pulumi_toolchain.py built:
     .venv/bin/python bench/stack_bench.py [--sizes 10 1000 10000] [--repeat 3]
 """
 
@@ -50,7 +50,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from devtools.embedded_pg import EmbeddedPostgres  # noqa: E402
 from devtools.net import free_port  # noqa: E402
 
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "factory", "templates", "config")
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "factory", "schemas", "templates", "config")
 STACK = "local"
 CONFIG_PREFIX = "datasurface-yellow:"
 DSG_TYPE = "pulumi-python:dynamic/datasurface:DsgTable"
@@ -172,7 +172,7 @@ def copy_project(target: Path) -> Path:
 
 def toolchain_bin() -> Path:
     completed = subprocess.run(
-        ["bash", str(REPO_ROOT / "toolchain" / "pulumi_toolchain.sh"), "--print-bin"],
+        ["python3", str(REPO_ROOT / "toolchain" / "pulumi_toolchain.py"), "--print-bin"],
         stdout=subprocess.PIPE,
         text=True,
         check=True,
@@ -546,7 +546,8 @@ def batch_target(base: SizeResult, top: SizeResult) -> str:
 def state_target(base: SizeResult, top: SizeResult) -> str:
     s = top.state
     beyond = state_bytes_per_row(top, base) - top.row_bytes
-    status = "NOT met" if s.copies_of_a_row > 1 else "met" if beyond <= top.row_bytes / 4 else "partly met"
+    # Within 5% of the row's own size is no more than the slope's noise.
+    status = "NOT met" if s.copies_of_a_row > 1 else "met" if beyond <= top.row_bytes / 20 else "partly met"
     return verdict(
         status,
         f"the state holds each row {s.copies_of_a_row} time(s) (once), and {beyond:.0f} bytes per row beyond the "
