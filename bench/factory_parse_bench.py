@@ -419,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             prepare_database(server)
             timer = Timer(args.airflow_python, timer_env(work, server.port, values))
             for n in args.sizes:
-                seed(server, values.table_name, streams(n))
+                seed(server, values.dsg_table, streams(n))
                 files = write_files(work, n, server.port, values)
                 results[n] = measure(timer, files, n, values, args.repeat, args.dagfactory_repeat)
                 print(f"N={n}: " + ", ".join(f"{k}={v:.2f}s" for k, v in results[n].items()), flush=True)
