@@ -253,7 +253,7 @@ _STATEMENT = re.compile(r"LOG:  (?:statement|execute [^:]*): (\w+)")
 
 
 def provider_statements(log_text: str) -> Counter[str]:
-    """Statements of the DsgTable provider's sessions in a stretch of the server log, by their first word."""
+    """Statements of the DsgTable provider's connections in a stretch of the server log, by their first word."""
     tag = f"db={DATABASE} app={PROVIDER_APPLICATION} "
     return Counter(
         match.group(1).upper() for line in log_text.splitlines() if tag in line and (match := _STATEMENT.search(line))
@@ -299,7 +299,7 @@ def rows_touched(before: dict[str, tuple[str, str]], after: dict[str, tuple[str,
 @dataclass
 class Traffic:
     statements: Counter[str] = field(default_factory=Counter)
-    sessions: int = 0
+    connections: int = 0
     round_trips: int = 0
     executions: int = 0
     bytes_sent: int = 0
@@ -314,21 +314,19 @@ class Database:
     log: ServerLog
 
     def measured(self, action: Callable[[], tuple[float, str]]) -> tuple[float, str, Traffic]:
-        before, first_session = row_versions(self.server), len(self.wire.sessions)
+        before, first = row_versions(self.server), len(self.wire.connections)
         with self.log.capture() as captured:
             seconds, output = action()
-        sessions = [
-            s
-            for s in self.wire.sessions[first_session:]
-            if s.database == DATABASE and s.application == PROVIDER_APPLICATION
+        connections = [
+            s for s in self.wire.connections[first:] if s.database == DATABASE and s.application == PROVIDER_APPLICATION
         ]
         written, locked = rows_touched(before, row_versions(self.server))
         traffic = Traffic(
             statements=provider_statements(captured[0]),
-            sessions=len(sessions),
-            round_trips=sum(s.round_trips for s in sessions),
-            executions=sum(s.executions for s in sessions),
-            bytes_sent=sum(s.bytes_sent for s in sessions),
+            connections=len(connections),
+            round_trips=sum(s.round_trips for s in connections),
+            executions=sum(s.executions for s in connections),
+            bytes_sent=sum(s.bytes_sent for s in connections),
             rows_written=written,
             rows_locked=locked,
         )
@@ -470,16 +468,16 @@ def timing_table(results: list[SizeResult]) -> list[str]:
 
 def traffic_table(results: list[SizeResult]) -> list[str]:
     lines = [
-        "What the DsgTable provider sent (its sessions only) and wrote:",
-        "|      N | up                | sessions | statements | round trips | rows written | rows locked, unchanged "
+        "What the DsgTable provider sent (its connections only) and wrote:",
+        "|      N | up                | connections | statements | round trips | rows written | rows locked, unchanged "
         "| statements by kind |",
-        "|-------:|:------------------|---------:|-----------:|------------:|-------------:|-----------------------:"
+        "|-------:|:------------------|------------:|-----------:|------------:|-------------:|-----------------------:"
         "|:-------------------|",
     ]
     for r in results:
         for label, t in (("first apply", r.traffic_first), ("1 row changed", r.traffic_change)):
             lines.append(
-                f"| {r.n:6d} | {label:17s} | {t.sessions:8d} | {sum(t.statements.values()):10d} | "
+                f"| {r.n:6d} | {label:17s} | {t.connections:11d} | {sum(t.statements.values()):10d} | "
                 f"{t.round_trips:11d} | {t.rows_written:12d} | {t.rows_locked:22d} | {statement_list(t.statements)} |"
             )
     return lines

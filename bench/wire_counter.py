@@ -1,4 +1,4 @@
-"""A TCP proxy in front of PostgreSQL that counts what each client session sends, message by message.
+"""A TCP proxy in front of PostgreSQL that counts what each client connection sends, message by message.
 
 It reads only the frontend side of the wire protocol (v3): the startup packet (database and
 application name) and the type byte of every later message. A round trip is a point where the
@@ -22,7 +22,7 @@ _WAITING_MESSAGES = "pQS"
 
 
 @dataclass
-class Session:
+class Connection:
     database: str = ""
     application: str = ""
     messages: Counter[str] = field(default_factory=Counter)
@@ -45,15 +45,15 @@ def startup_parameters(body: bytes) -> dict[str, str]:
 
 
 class FrontendParser:
-    """Feeds on the bytes a client sends and records them in its session."""
+    """Feeds on the bytes a client sends and records them in its connection."""
 
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, connection: Connection):
+        self.connection = connection
         self.buffer = bytearray()
         self.started = False
 
     def feed(self, data: bytes) -> None:
-        self.session.bytes_sent += len(data)
+        self.connection.bytes_sent += len(data)
         self.buffer += data
         offset = 0
         while True:
@@ -72,8 +72,8 @@ class FrontendParser:
         code = int.from_bytes(self.buffer[offset + 4 : offset + 8], "big")
         if code not in (_SSL_REQUEST, _GSSENC_REQUEST):
             params = startup_parameters(bytes(self.buffer[offset + 8 : offset + length]))
-            self.session.database = params.get("database", params.get("user", ""))
-            self.session.application = params.get("application_name", "")
+            self.connection.database = params.get("database", params.get("user", ""))
+            self.connection.application = params.get("application_name", "")
             self.started = True
         return length
 
@@ -83,7 +83,7 @@ class FrontendParser:
         length = int.from_bytes(self.buffer[offset + 1 : offset + 5], "big")
         if len(self.buffer) - offset < 1 + length:
             return 0
-        self.session.messages[chr(self.buffer[offset])] += 1
+        self.connection.messages[chr(self.buffer[offset])] += 1
         return 1 + length
 
 
@@ -102,16 +102,16 @@ class WireCounter:
 
     def __init__(self, target_port: int, target_host: str = "127.0.0.1"):
         self.target = (target_host, target_port)
-        self.sessions: list[Session] = []
+        self.connections: list[Connection] = []
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
     async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        session = Session()
-        self.sessions.append(session)
+        connection = Connection()
+        self.connections.append(connection)
         server_reader, server_writer = await asyncio.open_connection(*self.target)
-        parser = FrontendParser(session)
+        parser = FrontendParser(connection)
         await asyncio.gather(
             _pipe(client_reader, server_writer, parser.feed),
             _pipe(server_reader, client_writer, lambda _: None),
