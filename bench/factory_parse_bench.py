@@ -16,7 +16,7 @@ first parse).
 Run with the project's main virtualenv (it renders the template and starts PostgreSQL); the timings
 run in a virtualenv holding requirements/airflow.txt plus bench/requirements.txt (dag-factory):
     bash bench/setup_bench_env.sh
-    .venv/bin/python bench/factory_parse_bench.py [--sizes 100 1000 5000] [--repeat 5]
+    .venv/bin/python bench/factory_parse_bench.py [--sizes 100 1000 5000 10000] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -402,7 +402,7 @@ def table(results: dict[int, dict[str, float]], mode: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000, 10000])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--dagfactory-repeat", type=int, default=1)
     parser.add_argument("--airflow-python", type=Path, default=REPO_ROOT / ".venv-bench" / "bin" / "python")
@@ -419,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             prepare_database(server)
             timer = Timer(args.airflow_python, timer_env(work, server.port, values))
             for n in args.sizes:
-                seed(server, values.table_name, streams(n))
+                seed(server, values.dsg_table, streams(n))
                 files = write_files(work, n, server.port, values)
                 results[n] = measure(timer, files, n, values, args.repeat, args.dagfactory_repeat)
                 print(f"N={n}: " + ", ".join(f"{k}={v:.2f}s" for k, v in results[n].items()), flush=True)

@@ -6,13 +6,22 @@ so a stream key or config containing quotes or SQL stays data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from psycopg import sql
 
 Row = Mapping[str, str]  # {"config_json": ..., "status": ...}
 Rows = Mapping[str, Row]  # stream_key -> row
+Digests = Mapping[str, str]  # stream_key -> row_digest(row)
+
+# Rows per INSERT statement: one statement carries a batch as three arrays, so the first apply of
+# 10,000 rows is two statements, sent in one pipeline.
+BATCH_ROWS = 5000
+# Keys named per kind of change in a summary; beyond that only the count, so it stays small.
+SUMMARY_KEYS = 10
 
 
 def create_table(table: str) -> list[sql.Composed]:
@@ -36,9 +45,11 @@ def drop_table(table: str) -> sql.Composed:
 
 
 def upsert_rows(table: str) -> sql.Composed:
-    """One statement per row, run as a batch; a row whose values are unchanged is not touched."""
+    """One statement per batch of rows, given as three arrays (keys, configs, statuses); a row whose
+    values are unchanged is not rewritten."""
     return sql.SQL(
-        "INSERT INTO {t} AS t (stream_key, config_json, status) VALUES (%s, %s, %s) "
+        "INSERT INTO {t} AS t (stream_key, config_json, status) "
+        "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) "
         "ON CONFLICT (stream_key) DO UPDATE SET "
         "config_json = EXCLUDED.config_json, status = EXCLUDED.status, updated_at = CURRENT_TIMESTAMP "
         "WHERE (t.config_json, t.status) IS DISTINCT FROM (EXCLUDED.config_json, EXCLUDED.status)"
@@ -50,7 +61,10 @@ def delete_rows(table: str) -> sql.Composed:
 
 
 def select_rows(table: str) -> sql.Composed:
-    return sql.SQL("SELECT stream_key, config_json, status FROM {} ORDER BY stream_key").format(sql.Identifier(table))
+    """The rows of the stream keys given as one array parameter."""
+    return sql.SQL("SELECT stream_key, config_json, status FROM {} WHERE stream_key = ANY(%s)").format(
+        sql.Identifier(table)
+    )
 
 
 def grant_rows_access(table: str, role: str) -> sql.Composed:
@@ -71,26 +85,54 @@ class RowDiff:
 
     def summary(self) -> str:
         parts = [
-            f"{label}: {', '.join(keys)}"
+            f"{label}: {key_list(keys)}"
             for label, keys in (("added", self.added), ("changed", self.changed), ("removed", self.removed))
             if keys
         ]
         return "; ".join(parts) if parts else "no row changes"
 
 
-def _comparable(row: Row) -> tuple[str | None, str | None]:
+def key_list(keys: tuple[str, ...]) -> str:
+    shown = ", ".join(keys[:SUMMARY_KEYS])
+    return shown if len(keys) <= SUMMARY_KEYS else f"{shown} and {len(keys) - SUMMARY_KEYS} more"
+
+
+def _values(row: Row) -> tuple[str | None, str | None]:
     return (row.get("config_json"), row.get("status"))
 
 
-def diff_rows(old: Rows, new: Rows) -> RowDiff:
+def row_digest(row: Row) -> str:
+    """64 bits of a hash of the row's values: what the state keeps to tell a changed row from an equal one."""
+    text = json.dumps(_values(row), separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def row_digests(rows: Rows) -> dict[str, str]:
+    return {key: row_digest(row) for key, row in rows.items()}
+
+
+def diff_digests(old: Digests, new: Digests) -> RowDiff:
     """Which stream keys a change adds, changes and removes (each sorted)."""
     return RowDiff(
         added=tuple(sorted(set(new) - set(old))),
-        changed=tuple(sorted(k for k in set(new) & set(old) if _comparable(new[k]) != _comparable(old[k]))),
+        changed=tuple(sorted(k for k in set(new) & set(old) if new[k] != old[k])),
         removed=tuple(sorted(set(old) - set(new))),
     )
 
 
-def upsert_params(rows: Rows, keys: tuple[str, ...] | None = None) -> list[tuple[str, str, str]]:
-    selected = sorted(rows) if keys is None else keys
-    return [(k, rows[k]["config_json"], rows[k]["status"]) for k in selected]
+def diff_rows(old: Rows, new: Rows) -> RowDiff:
+    return diff_digests(row_digests(old), row_digests(new))
+
+
+def rows_to_write(desired: Rows, current: Rows) -> tuple[str, ...]:
+    """The desired rows that the table lacks or holds with other values (sorted)."""
+    return tuple(sorted(k for k, row in desired.items() if k not in current or _values(current[k]) != _values(row)))
+
+
+def upsert_batches(rows: Rows, keys: Iterable[str]) -> list[tuple[list[str], list[str], list[str]]]:
+    """The parameters of `upsert_rows`: (keys, configs, statuses) per batch of at most BATCH_ROWS rows."""
+    selected = list(keys)
+    batches = [selected[i : i + BATCH_ROWS] for i in range(0, len(selected), BATCH_ROWS)]
+    return [
+        (list(batch), [rows[k]["config_json"] for k in batch], [rows[k]["status"] for k in batch]) for batch in batches
+    ]

@@ -6,6 +6,11 @@ call opens and closes its own connection.
 
 Row semantics: the resource manages the rows it declares. A row removed from config is deleted
 from the table; rows written by anyone else are left alone. Destroying the resource drops the table.
+
+The rows are held once in the state. The engine keeps a dynamic resource's inputs (which must carry
+the rows: create and update receive only them) and its outputs (the only old values diff, update and
+refresh receive). So the outputs hold `row_digests`, stream_key -> a 16-hex digest of the row, instead
+of a second copy of the rows; a state written before them holds `rows` in the outputs, read the same way.
 """
 
 from __future__ import annotations
@@ -41,33 +46,53 @@ def _resource_id(props: Mapping[str, Any]) -> str:
     return f"{props['host']}:{int(props['port'])}/{props['dbname']}/{props['table']}"
 
 
-def _outs(props: Mapping[str, Any], change: dsg_sql.RowDiff) -> dict[str, Any]:
-    outs = dict(props)
+def _rows(props: Mapping[str, Any]) -> dsg_sql.Rows:
+    return props.get("rows") or {}
+
+
+def _old_digests(olds: Mapping[str, Any]) -> dsg_sql.Digests:
+    """The digests of the rows last applied (or refreshed), from old outputs of either shape."""
+    digests = olds.get("row_digests")
+    return digests if digests is not None else dsg_sql.row_digests(_rows(olds))
+
+
+def _state_outs(props: Mapping[str, Any], digests: dsg_sql.Digests) -> dict[str, Any]:
+    outs = {k: v for k, v in props.items() if k != "rows"}
     outs["password"] = wrap_rpc_secret(props["password"])
-    outs["row_count"] = len(props.get("rows") or {})
+    outs["row_digests"] = dict(digests)
+    return outs
+
+
+def _outs(props: Mapping[str, Any], change: dsg_sql.RowDiff) -> dict[str, Any]:
+    outs = _state_outs(props, dsg_sql.row_digests(_rows(props)))
+    outs["row_count"] = len(_rows(props))
     outs["last_change"] = change.summary()
     return outs
 
 
+def _table_rows(cur: psycopg.Cursor, table: str, keys: list[str]) -> dict[str, dict[str, str]]:
+    cur.execute(dsg_sql.select_rows(table), (keys,))
+    return {key: {"config_json": config_json, "status": status} for key, config_json, status in cur}
+
+
 def apply_rows(
-    conn: psycopg.Connection, table: str, grant_to: str | None, old_rows: dsg_sql.Rows, new_rows: dsg_sql.Rows
-) -> dsg_sql.RowDiff:
-    """Bring the table's managed rows from `old_rows` to `new_rows` in one transaction."""
-    change = dsg_sql.diff_rows(old_rows, new_rows)
-    with conn.transaction():
-        with conn.cursor() as cur:
-            for statement in dsg_sql.create_table(table):
-                cur.execute(statement)
-            if grant_to:
-                cur.execute(dsg_sql.grant_rows_access(table, grant_to))
-            # Upsert every declared row, not only the diff: it heals rows edited out of band, and
-            # the statement's WHERE clause leaves unchanged rows untouched.
-            params = dsg_sql.upsert_params(new_rows)
-            if params:
-                cur.executemany(dsg_sql.upsert_rows(table), params)
-            if change.removed:
-                cur.execute(dsg_sql.delete_rows(table), (list(change.removed),))
-    return change
+    conn: psycopg.Connection, table: str, grant_to: str | None, new_rows: dsg_sql.Rows, removed: tuple[str, ...]
+) -> None:
+    """Bring the table's managed rows to `new_rows` and delete the `removed` keys, in one transaction.
+
+    Rows are compared with the table, not with the state, so a row edited or deleted out of band is
+    written back, and a row the table already holds as declared is not touched (not even locked).
+    """
+    with conn.transaction(), conn.cursor() as cur:
+        for statement in dsg_sql.create_table(table):
+            cur.execute(statement)
+        if grant_to:
+            cur.execute(dsg_sql.grant_rows_access(table, grant_to))
+        stale = dsg_sql.rows_to_write(new_rows, _table_rows(cur, table, sorted(new_rows)))
+        if stale:
+            cur.executemany(dsg_sql.upsert_rows(table), dsg_sql.upsert_batches(new_rows, stale))
+        if removed:
+            cur.execute(dsg_sql.delete_rows(table), (list(removed),))
 
 
 class DsgTableProvider(ResourceProvider):
@@ -75,12 +100,13 @@ class DsgTableProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         with _connect(props) as conn:
-            change = apply_rows(conn, props["table"], props.get("grant_to"), {}, props.get("rows") or {})
+            apply_rows(conn, props["table"], props.get("grant_to"), _rows(props), ())
+        change = dsg_sql.diff_digests({}, dsg_sql.row_digests(_rows(props)))
         return CreateResult(id_=_resource_id(props), outs=_outs(props, change))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [f for f in _IDENTITY_FIELDS if olds.get(f) != news.get(f)]
-        rows_changed = not dsg_sql.diff_rows(olds.get("rows") or {}, news.get("rows") or {}).empty
+        rows_changed = dsg_sql.row_digests(_rows(news)) != _old_digests(olds)
         others_changed = any(olds.get(f) != news.get(f) for f in ("user", "password", "sslmode", "grant_to"))
         return DiffResult(
             changes=bool(replaces) or rows_changed or others_changed,
@@ -89,10 +115,9 @@ class DsgTableProvider(ResourceProvider):
         )
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        change = dsg_sql.diff_digests(_old_digests(olds), dsg_sql.row_digests(_rows(news)))
         with _connect(news) as conn:
-            change = apply_rows(
-                conn, news["table"], news.get("grant_to"), olds.get("rows") or {}, news.get("rows") or {}
-            )
+            apply_rows(conn, news["table"], news.get("grant_to"), _rows(news), change.removed)
         return UpdateResult(outs=_outs(news, change))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
@@ -100,20 +125,13 @@ class DsgTableProvider(ResourceProvider):
             conn.execute(dsg_sql.drop_table(props["table"]))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """Refresh: report the managed rows as they are in the table now."""
-        with _connect(props) as conn:
-            found = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (props["table"],)).fetchone()
+        """Refresh: the digests of the managed rows as they are in the table now; a deleted row has none."""
+        with _connect(props) as conn, conn.cursor() as cur:
+            found = cur.execute("SELECT to_regclass(%s) IS NOT NULL", (props["table"],)).fetchone()
             if not (found and found[0]):
                 return ReadResult(id_=None, outs={})
-            current = {
-                key: {"config_json": config_json, "status": status}
-                for key, config_json, status in conn.execute(dsg_sql.select_rows(props["table"]))
-            }
-        managed = {k: v for k, v in current.items() if k in (props.get("rows") or {})}
-        outs = dict(props)
-        outs["rows"] = managed
-        outs["password"] = wrap_rpc_secret(props["password"])
-        return ReadResult(id_=id_, outs=outs)
+            current = _table_rows(cur, props["table"], sorted(_old_digests(props)))
+        return ReadResult(id_=id_, outs=_state_outs(props, dsg_sql.row_digests(current)))
 
 
 @dataclass

@@ -8,7 +8,9 @@ import json
 import psycopg
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime.rpc import unwrap_rpc_secret
 
+from components import dsg_sql
 from components.dsg_table import DsgTableProvider
 from tests.integration.conftest import ADMIN_PASSWORD
 
@@ -52,7 +54,15 @@ def table_rows(db) -> dict[str, tuple]:
 
 
 def row_versions(db) -> dict[str, tuple]:
-    return {k: (x, u) for k, x, u in db.execute(f"SELECT stream_key, xmin::text, updated_at FROM {TABLE}")}
+    """A new xmin is a rewritten row; a new xmax alone a row locked (as ON CONFLICT DO UPDATE locks it)."""
+    return {
+        k: (x, m, u) for k, x, m, u in db.execute(f"SELECT stream_key, xmin::text, xmax::text, updated_at FROM {TABLE}")
+    }
+
+
+def as_olds(outs: dict) -> dict:
+    """Outputs as the engine hands them back to diff, update and read: secrets unwrapped."""
+    return {k: unwrap_rpc_secret(v) for k, v in outs.items()}
 
 
 provider = DsgTableProvider()
@@ -156,11 +166,66 @@ def test_delete_drops_the_table(props, db):
 
 def test_read_reports_rows_changed_outside_pulumi(props, db):
     rows = {"Store1": row("Store1"), "Store2": row("Store2")}
-    provider.create(props(rows))
+    created = as_olds(provider.create(props(rows)).outs)
     db.execute(f"UPDATE {TABLE} SET status = 'disabled' WHERE stream_key = 'Store2'")
     db.execute(f"DELETE FROM {TABLE} WHERE stream_key = 'Store1'")
-    result = provider.read("id", props(rows))
-    assert result.outs["rows"] == {"Store2": {"config_json": rows["Store2"]["config_json"], "status": "disabled"}}
+    db.execute(f"INSERT INTO {TABLE} (stream_key, config_json, status) VALUES ('External', '{{}}', 'active')")
+    refreshed = as_olds(provider.read("id", created).outs)
+    disabled = {"config_json": rows["Store2"]["config_json"], "status": "disabled"}
+    assert refreshed["row_digests"] == {"Store2": dsg_sql.row_digest(disabled)}
+    assert "rows" not in refreshed
+    diff = provider.diff("id", refreshed, props(rows))
+    assert (diff.changes, diff.replaces) == (True, [])
+    provider.update("id", refreshed, props(rows))
+    assert table_rows(db) == {
+        "Store1": (rows["Store1"]["config_json"], "active"),
+        "Store2": (rows["Store2"]["config_json"], "active"),
+        "External": ("{}", "active"),
+    }
+
+
+def test_read_of_outputs_written_before_row_digests_reports_digests(props, db):
+    rows = {"Store1": row("Store1"), "Store2": row("Store2")}
+    provider.create(props(rows))
+    db.execute(f"DELETE FROM {TABLE} WHERE stream_key = 'Store1'")
+    refreshed = provider.read("id", props(rows)).outs  # the old outputs held the rows themselves
+    assert "rows" not in refreshed
+    assert refreshed["row_digests"] == dsg_sql.row_digests({"Store2": rows["Store2"]})
+
+
+def test_the_outputs_hold_digests_not_the_rows(props):
+    rows = {"Store1": row("Store1"), "Store2": row("Store2", "disabled")}
+    outs = provider.create(props(rows)).outs
+    assert "rows" not in outs
+    assert outs["row_digests"] == dsg_sql.row_digests(rows)
+    assert as_olds(outs)["password"] == ADMIN_PASSWORD
+    assert provider.diff("id", as_olds(outs), props(rows)).changes is False
+
+
+def test_an_update_of_one_row_rewrites_and_locks_no_other(props, db):
+    old = {f"Store{i}": row(f"Store{i}") for i in range(20)}
+    created = as_olds(provider.create(props(old)).outs)
+    before = row_versions(db)
+    new = {**old, "Store7": row("Store7", schedule_string="@daily")}
+    result = provider.update("id", created, props(new))
+    after = row_versions(db)
+    assert [k for k in after if after[k] != before[k]] == ["Store7"]
+    assert result.outs["last_change"] == "changed: Store7"
+
+
+def test_an_update_writes_back_a_row_edited_out_of_band(props, db):
+    rows = {"Store1": row("Store1"), "Store2": row("Store2")}
+    created = as_olds(provider.create(props(rows)).outs)
+    db.execute(f"UPDATE {TABLE} SET config_json = 'hand edit' WHERE stream_key = 'Store1'")
+    provider.update("id", created, props(rows))
+    assert table_rows(db)["Store1"] == (rows["Store1"]["config_json"], "active")
+
+
+def test_rows_beyond_one_batch_are_all_written(props, db, monkeypatch):
+    monkeypatch.setattr(dsg_sql, "BATCH_ROWS", 2)
+    rows = {f"Store{i}": row(f"Store{i}") for i in range(5)}
+    provider.create(props(rows))
+    assert set(table_rows(db)) == set(rows)
 
 
 def test_grant_lets_the_login_role_use_the_rows(props, db, postgres_server, merge_database):

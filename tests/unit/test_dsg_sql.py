@@ -1,4 +1,9 @@
-from components.dsg_sql import RowDiff, diff_rows, upsert_params
+import re
+
+import pytest
+
+from components import dsg_sql
+from components.dsg_sql import RowDiff, diff_digests, diff_rows, row_digest, row_digests, rows_to_write, upsert_batches
 
 
 def row(config: str, status: str = "active") -> dict[str, str]:
@@ -26,9 +31,44 @@ def test_summary_lists_each_kind_of_change():
     assert RowDiff(added=("A",), removed=("B", "C")).summary() == "added: A; removed: B, C"
 
 
-def test_upsert_params_are_ordered_by_stream_key_and_carry_values_as_data():
+def test_a_long_summary_names_the_first_keys_and_counts_the_rest():
+    keys = tuple(f"S{i:02d}" for i in range(25))
+    assert RowDiff(added=keys).summary() == "added: " + ", ".join(keys[:10]) + " and 15 more"
+
+
+def test_a_row_digest_is_16_hex_digits_and_depends_on_the_values_only():
+    digest = row_digest(row('{"a":1}'))
+    assert re.fullmatch(r"[0-9a-f]{16}", digest)
+    assert row_digest(row('{"a":1}')) == digest
+    assert row_digest(row('{"a":1}', "disabled")) != digest
+    assert row_digest(row('{"a":2}')) != digest
+
+
+def test_a_config_cannot_pass_for_a_status_in_the_digest():
+    assert row_digest({"config_json": "a", "status": "b,c"}) != row_digest({"config_json": "a,b", "status": "c"})
+
+
+def test_diff_digests_agrees_with_diff_rows():
+    old = {"A": row("{}"), "B": row("{}"), "C": row("{}")}
+    new = {"A": row("{}"), "B": row("{}", "disabled"), "D": row("{}")}
+    assert diff_digests(row_digests(old), row_digests(new)) == diff_rows(old, new)
+
+
+def test_rows_to_write_are_the_rows_the_table_lacks_or_holds_otherwise():
+    desired = {"A": row("{}"), "B": row('{"x":1}'), "C": row("{}"), "D": row("{}")}
+    current = {"A": row("{}"), "B": row("{}"), "D": row("{}", "disabled"), "Other": row("{}")}
+    assert rows_to_write(desired, current) == ("B", "C", "D")
+
+
+@pytest.mark.parametrize(("rows", "batches"), [(0, []), (1, [1]), (5000, [5000]), (10001, [5000, 5000, 1])])
+def test_upsert_batches_hold_at_most_batch_rows_each(rows, batches):
+    keys = [f"S{i:05d}" for i in range(rows)]
+    assert dsg_sql.BATCH_ROWS == 5000
+    assert [len(b[0]) for b in upsert_batches({k: row("{}") for k in keys}, keys)] == batches
+
+
+def test_upsert_batches_keep_the_keys_order_and_carry_values_as_data():
     rows = {"b'; DROP TABLE x;--": row("{}"), "a": row('{"k":"v"}', "disabled")}
-    assert upsert_params(rows) == [
-        ("a", '{"k":"v"}', "disabled"),
-        ("b'; DROP TABLE x;--", "{}", "active"),
+    assert upsert_batches(rows, ["a", "b'; DROP TABLE x;--"]) == [
+        (["a", "b'; DROP TABLE x;--"], ['{"k":"v"}', "{}"], ["disabled", "active"])
     ]

@@ -1,0 +1,79 @@
+"""The dsg table provider's diff and outputs, which need no database."""
+
+from __future__ import annotations
+
+import json
+
+from components import dsg_sql
+from components.dsg_table import DsgTableProvider, _outs, _state_outs
+
+provider = DsgTableProvider()
+
+
+def row(store: str, status: str = "active") -> dict[str, str]:
+    return {"config_json": json.dumps({"store_name": store}), "status": status}
+
+
+ROWS = {"Store1": row("Store1"), "Store2": row("Store2")}
+
+
+def props(rows: dict, **changes) -> dict:
+    base = {
+        "host": "localhost",
+        "port": 5432.0,
+        "dbname": "datasurface_merge",
+        "user": "postgres",
+        "password": "pw",
+        "sslmode": "disable",
+        "table": "yellowlive_airflow_dsg",
+        "grant_to": "yellowlive_airflow",
+        "rows": rows,
+        "row_count": None,
+        "last_change": None,
+    }
+    return {**base, **changes}
+
+
+def outputs(rows: dict) -> dict:
+    """What create or update leaves in the state's outputs, as diff receives them (secrets unwrapped)."""
+    return {**_outs(props(rows), dsg_sql.diff_rows({}, rows)), "password": "pw"}
+
+
+def test_the_outputs_hold_a_digest_per_row_and_not_the_rows():
+    outs = outputs(ROWS)
+    assert "rows" not in outs
+    assert outs["row_digests"] == dsg_sql.row_digests(ROWS)
+    assert outs["row_count"] == 2
+    assert outs["last_change"] == "added: Store1, Store2"
+
+
+def test_the_same_rows_are_no_change():
+    assert provider.diff("id", outputs(ROWS), props(ROWS)).changes is False
+
+
+def test_a_changed_added_or_removed_row_is_an_update_not_a_replacement():
+    for new in (
+        {**ROWS, "Store2": row("Store2", "disabled")},
+        {**ROWS, "Store3": row("Store3")},
+        {"Store1": ROWS["Store1"]},
+    ):
+        diff = provider.diff("id", outputs(ROWS), props(new))
+        assert (diff.changes, diff.replaces) == (True, [])
+
+
+def test_outputs_written_before_row_digests_hold_the_rows_and_diff_the_same_way():
+    legacy = {**props(ROWS), "row_count": 2, "last_change": "added: Store1, Store2"}
+    assert "row_digests" not in legacy
+    assert provider.diff("id", legacy, props(ROWS)).changes is False
+    diff = provider.diff("id", legacy, props({"Store1": ROWS["Store1"]}))
+    assert (diff.changes, diff.replaces) == (True, [])
+
+
+def test_a_refreshed_state_missing_a_row_is_a_change():
+    refreshed = _state_outs(outputs(ROWS), dsg_sql.row_digests({"Store2": ROWS["Store2"]}))
+    assert provider.diff("id", refreshed, props(ROWS)).changes is True
+
+
+def test_another_table_is_a_replacement():
+    diff = provider.diff("id", outputs(ROWS), props(ROWS, table="yellowforensic_airflow_dsg"))
+    assert diff.replaces == ["table"]
