@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -49,8 +48,8 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from devtools.embedded_pg import EmbeddedPostgres  # noqa: E402
 from devtools.net import free_port  # noqa: E402
+from devtools.project_copy import copy_project  # noqa: E402
 
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "factory", "schemas", "templates", "config")
 STACK = "local"
 CONFIG_PREFIX = "datasurface-yellow:"
 DSG_TYPE = "pulumi-python:dynamic/datasurface:DsgTable"
@@ -151,18 +150,6 @@ class StackFile:
             (self.root / self.streams_file).write_text(text)
         document = stack_document(self.template, streams_config(rows, self.streams_file), self.port, self.render_to)
         self.path.write_text(yaml.safe_dump(document, sort_keys=False, width=1 << 20))
-
-
-def copy_project(target: Path) -> Path:
-    target.mkdir(parents=True)
-    for name in PROJECT_FILES:
-        source = REPO_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
-    (target / ".venv").symlink_to(REPO_ROOT / ".venv")
-    return target
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -21,9 +20,9 @@ from devtools.airflow_chart import apply_chart
 from devtools.control_plane import ControlPlane
 from devtools.embedded_pg import EmbeddedPostgres
 from devtools.net import free_port
+from devtools.project_copy import copy_project
 from tests.conftest import REPO_ROOT
 
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "factory", "schemas", "templates", "config", "policy")
 LOCAL_PASSPHRASE_FILE = REPO_ROOT / "config" / "local.passphrase"
 
 
@@ -112,18 +111,6 @@ def pulumi_env(tmp_path_factory, toolchain_bin) -> dict[str, str]:
     )
     env.pop("PULUMI_ACCESS_TOKEN", None)
     return env
-
-
-def copy_project(target: Path) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    for name in PROJECT_FILES:
-        source = REPO_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
-    (target / ".venv").symlink_to(REPO_ROOT / ".venv")
-    return target
 
 
 @pytest.fixture(scope="module")
