@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from components.factory_dag import factory_config, render_factory_dag  # noqa: E402
 from components.settings import parse_settings  # noqa: E402
 from devtools.embedded_pg import EmbeddedPostgres  # noqa: E402
+from devtools.net import free_port  # noqa: E402
 from factory.config import FactoryConfig  # noqa: E402
 
 TIMER = Path(__file__).resolve().parent / "parse_timer.py"
@@ -245,12 +245,6 @@ load_yaml_dags(globals_dict=globals(), config_filepath={path!r})
 # ---------------------------------------------------------------------------------------------
 # The database and the files
 # ---------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare_database(server: EmbeddedPostgres) -> None:

@@ -60,24 +60,24 @@ def chart_manifests(namespace: str) -> list[dict[str, Any]]:
 
 def apply_chart(kubeconfig: Path, namespace: str) -> None:
     """Apply the manifests as the chart would, and wait until the Deployments have rolled out."""
-    env = kubectl_env(kubeconfig)
-    kubectl = ["kubectl", "--kubeconfig", str(kubeconfig)]
     documents = {"apiVersion": "v1", "kind": "List", "items": chart_manifests(namespace)}
-    subprocess.run(
-        [*kubectl, "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", "-"],
-        input=json.dumps(documents),
-        text=True,
-        check=True,
-        env=env,
-        capture_output=True,
+    _kubectl(
+        kubeconfig, "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", "-", stdin=json.dumps(documents)
     )
     for deployment in WORKLOADS:
-        subprocess.run(
-            [*kubectl, "-n", namespace, "rollout", "status", f"deployment/{deployment}", "--timeout=60s"],
-            check=True,
-            env=env,
-            capture_output=True,
-        )
+        _kubectl(kubeconfig, "-n", namespace, "rollout", "status", f"deployment/{deployment}", "--timeout=60s")
+
+
+def _kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> None:
+    result = subprocess.run(
+        ["kubectl", "--kubeconfig", str(kubeconfig), *args],
+        input=stdin,
+        text=True,
+        env=kubectl_env(kubeconfig),
+        capture_output=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"kubectl {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,7 +33,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from devtools.net import free_port
+from devtools.net import free_ports
 from devtools.pki import ControlPlanePki, Pair, ensure_pki
 
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
@@ -174,7 +174,8 @@ class ControlPlane:
         begin = time.monotonic()
         pki = ensure_pki(self.folder / "pki")
         (self.folder / "logs").mkdir(parents=True, exist_ok=True)
-        self.ports = {name: free_port() for name in ("etcd", "etcd-peer", "apiserver", "controller-manager")}
+        names = ("etcd", "etcd-peer", "apiserver", "controller-manager")
+        self.ports = dict(zip(names, free_ports(len(names)), strict=True))
         self.kubeconfig.write_text(kubeconfig(self.server, pki.ca.cert, pki.admin, "yellow-admin"))
         (self.folder / "controller-manager.kubeconfig").write_text(
             kubeconfig(self.server, pki.ca.cert, pki.controller_manager, "system:kube-controller-manager")
