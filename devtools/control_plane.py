@@ -33,6 +33,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from devtools import processes
 from devtools.net import free_ports
 from devtools.pki import ControlPlanePki, Pair, ensure_pki
 
@@ -251,9 +252,8 @@ class ControlPlane:
             f"{name} not ready at {url} after {READY_TIMEOUT_SECONDS} s ({last_error}):\n{self.log_tail(name)}"
         )
 
-    def log_tail(self, name: str, lines: int = 30) -> str:
-        path = self.folder / "logs" / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+    def log_tail(self, name: str) -> str:
+        return processes.log_tail(self.folder / "logs" / f"{name}.log")
 
     def stop(self) -> None:
         """Stops every process this object started, newest first; kills what does not stop in time."""
@@ -267,31 +267,9 @@ class ControlPlane:
         (self.folder / "state.json").write_text(json.dumps(state))
 
 
-def process_alive(pid: int) -> bool:
-    """Whether `pid` runs; a zombie (dead, not yet reaped by its new parent) does not."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def stop_process(pid: int) -> None:
-    """SIGTERM to the process's group, then SIGKILL after STOP_TIMEOUT_SECONDS."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            pass
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                if os.waitpid(pid, os.WNOHANG) != (0, 0):
-                    return
-            except ChildProcessError:  # not our child: poll whether it still exists
-                if not process_alive(pid):
-                    return
-            time.sleep(0.1)
+    """SIGTERM to the process's session, then SIGKILL to what is left of it after STOP_TIMEOUT_SECONDS."""
+    processes.terminate([pid], STOP_TIMEOUT_SECONDS)
 
 
 def load_state(folder: Path) -> dict:
@@ -301,7 +279,7 @@ def load_state(folder: Path) -> dict:
 
 def running(folder: Path) -> bool:
     pids = load_state(folder)["pids"]
-    return bool(pids) and all(process_alive(pid) for pid in pids.values())
+    return bool(pids) and all(processes.alive(pid) for pid in pids.values())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -144,9 +144,8 @@ def port_free(port: int) -> bool:
     return True
 
 
-def log_tail(layout: Layout, name: str, lines: int = 25) -> str:
-    path = layout.logs / f"{name}.log"
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+def log_tail(layout: Layout, name: str) -> str:
+    return processes.log_tail(layout.logs / f"{name}.log", lines=25)
 
 
 def migrate(layout: Layout, launch: Launch, airflow_bin: Path) -> None:

@@ -77,6 +77,11 @@ def descendants(root: int) -> list[int]:
     return found
 
 
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The last lines of a process's log file, or nothing when it has none yet."""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
 def boot_id() -> str:
     return (PROC / "sys" / "kernel" / "random" / "boot_id").read_text().strip()
 

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from devtools import processes
 from devtools.airflow_chart import FIELD_MANAGER, WORKLOADS, apply_chart
-from devtools.control_plane import ControlPlane, kubectl_env, process_alive
+from devtools.control_plane import ControlPlane, kubectl_env
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -134,9 +135,9 @@ def test_no_process_outlives_the_process_that_started_the_control_plane(tmp_path
         starter.send_signal(signal.SIGKILL)
     starter.wait(timeout=60)
     deadline = time.monotonic() + 30
-    while any(process_alive(pid) for pid in pids.values()) and time.monotonic() < deadline:
+    while any(processes.alive(pid) for pid in pids.values()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [name for name, pid in pids.items() if process_alive(pid)]
+    assert not [name for name, pid in pids.items() if processes.alive(pid)]
 
 
 def test_the_command_leaves_the_control_plane_running_until_stopped(tmp_path, toolchain_bin):
@@ -153,11 +154,11 @@ def test_the_command_leaves_the_control_plane_running_until_stopped(tmp_path, to
     assert started.returncode == 0, started.stdout + started.stderr
     pids = json.loads((tmp_path / "state.json").read_text())["pids"]
     try:
-        assert all(process_alive(pid) for pid in pids.values())
+        assert all(processes.alive(pid) for pid in pids.values())
         assert command("status").stdout.strip() == "running"
         assert "already running" in command("start", "--bin", str(toolchain_bin)).stdout
     finally:
         assert command("stop").returncode == 0
-    assert not [name for name, pid in pids.items() if process_alive(pid)]
+    assert not [name for name, pid in pids.items() if processes.alive(pid)]
     status = command("status")
     assert (status.returncode, status.stdout.strip()) == (1, "stopped")
