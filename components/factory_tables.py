@@ -26,7 +26,8 @@ from components.privileges import parse_grants, split_privilege
 
 # Another database or other table names are other objects: a replacement. The route there is not identity.
 _IDENTITY_FIELDS = ("dbname", "tables")
-_OTHER_FIELDS = ("user", "password", "sslmode", "grants", "public_revoked")
+# An update, so the state keeps the route later calls (refresh, delete) take.
+_OTHER_FIELDS = ("host", "port", "user", "password", "sslmode", "grants", "public_revoked")
 
 Restore = list[list[str]]  # [kind, object, privilege] that PUBLIC had before this resource took it
 
@@ -231,6 +232,7 @@ class FactoryTablesProvider(ResourceProvider):
         with _connect(props) as conn, conn.cursor() as cur:
             found = drift(cur, props)
         outs = dict(props)
+        outs["password"] = wrap_rpc_secret(props["password"])
         outs["drift"] = found
         return ReadResult(id_=id_, outs=outs)
 
