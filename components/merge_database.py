@@ -127,16 +127,20 @@ class MergeDatabase(pulumi.ComponentResource):
             access += login_role(f"{name}-writer-", settings.writer_db_user, settings.writer_db_password)
             grants[settings.writer_db_user] = grants_input(writer_grants(names))
 
+        # How the dynamic resources reach the merge database: the admin endpoint, as the admin role.
+        as_admin: dict[str, Any] = {
+            "host": settings.admin_host,
+            "port": settings.admin_port,
+            "dbname": settings.merge_db_name,
+            "user": settings.admin_user,
+            "password": admin_password,
+            "sslmode": settings.admin_ssl_mode,
+        }
         # Only the stack that owns the database says what every role (PUBLIC) may do there.
         self.factory_tables = FactoryTables(
             f"{name}-factory-tables",
             FactoryTablesArgs(
-                host=settings.admin_host,
-                port=settings.admin_port,
-                dbname=settings.merge_db_name,
-                user=settings.admin_user,
-                password=admin_password,
-                sslmode=settings.admin_ssl_mode,
+                **as_admin,
                 tables=Tables.of(names),
                 grants=grants,
                 public_revoked=PUBLIC_REVOKED if settings.create_database else {},
@@ -147,12 +151,7 @@ class MergeDatabase(pulumi.ComponentResource):
         self.dsg_table = DsgTable(
             f"{name}-dsg-table",
             DsgTableArgs(
-                host=settings.admin_host,
-                port=settings.admin_port,
-                dbname=settings.merge_db_name,
-                user=settings.admin_user,
-                password=admin_password,
-                sslmode=settings.admin_ssl_mode,
+                **as_admin,
                 table=names.dsg_table,
                 rows=seed_rows(settings),
             ),
