@@ -57,7 +57,7 @@ def _exists(cur: psycopg.Cursor, relation: str) -> bool:
 
 
 def role_privileges(cur: psycopg.Cursor, role: str, relations: list[str]) -> dict[str, set[str]]:
-    """What `role` holds on each relation, in the form the grants take (`UPDATE (a, b)` for columns)."""
+    """What `role` holds on each relation, in the form the grants take (`UPDATE (a, b)`, columns sorted)."""
     held: dict[str, set[str]] = {name: set() for name in relations}
     for relation, privilege in cur.execute(
         "SELECT c.relname, a.privilege_type FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a "
@@ -70,7 +70,7 @@ def role_privileges(cur: psycopg.Cursor, role: str, relations: list[str]) -> dic
         "SELECT c.relname, a.privilege_type, att.attname FROM pg_attribute att "
         "JOIN pg_class c ON c.oid = att.attrelid CROSS JOIN LATERAL aclexplode(att.attacl) a "
         "WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY(%s) AND a.grantee = %s::regrole "
-        "ORDER BY att.attnum",
+        "ORDER BY att.attname",
         (relations, role),
     ):
         columns.setdefault((relation, privilege), []).append(column)
@@ -89,7 +89,7 @@ def declared_privileges(grants: Mapping[str, list[str]], tables: q.Tables) -> di
 
 def _normal(privilege: str) -> str:
     keyword, columns = split_privilege(privilege)
-    return f"{keyword} ({', '.join(columns)})" if columns else keyword
+    return f"{keyword} ({', '.join(sorted(columns))})" if columns else keyword
 
 
 def _grant_roles(cur: psycopg.Cursor, tables: q.Tables, grants: Mapping[str, Mapping[str, list[str]]]) -> None:
