@@ -39,6 +39,7 @@ def factory_config(settings: Settings) -> FactoryConfig:
         dsg_table=names.dsg_table,
         ledger_table=names.ledger_table,
         audit_table=names.audit_table,
+        history_table=names.history_table,
         namespace=settings.namespace,
         credentials_secret_name=names.credentials_secret_name,
         job_image=settings.job_image,

@@ -1,4 +1,5 @@
-"""The merge database objects: database, login role, grants (pulumi-postgresql) and the dsg table.
+"""The merge database objects: database, login role, writer role, grants (pulumi-postgresql), the factory's
+tables with each role's privileges on them, and the dsg table.
 
 Pulumi reaches PostgreSQL through the admin endpoint (`adminHost`/`adminPort`), which may differ
 from the in-cluster DNS name Airflow uses (for example a `kubectl port-forward` on localhost).
@@ -7,8 +8,12 @@ When this stack owns the database (`createDatabase: true`) it creates it, or ado
 `import` option when it already exists (kept from an earlier destroy, or provided by the cluster).
 Two admin providers share that endpoint: one on the `postgres` maintenance database creates the merge
 database, the other works inside the merge database. The role and its grants use the second, because
-deleting a role reassigns and drops what it owns only in the database its provider is connected to:
-there, the factory's ledger and audit tables, which the role created, pass to the admin role and stay.
+deleting a role reassigns and drops what it owns only in the database its provider is connected to.
+
+The login role (mergeDbUser, held by every Airflow pod) gets CONNECT and USAGE, and on the tables exactly
+what the factory DAG file does (components/privileges.py): it creates nothing. The factory's tables are the
+stack's, owned by the admin role, and exist before the dsg table's rows are written and before Airflow is
+pointed at them.
 """
 
 from __future__ import annotations
@@ -20,11 +25,18 @@ import pulumi_postgresql as postgresql
 
 from components.admin_connection import MAINTENANCE_DATABASE
 from components.dsg_table import DsgTable, DsgTableArgs
+from components.factory_tables import FactoryTables, FactoryTablesArgs
+from components.factory_tables_sql import Tables
+from components.privileges import (
+    DATABASE_PRIVILEGES,
+    PUBLIC_REVOKED,
+    SCHEMA,
+    SCHEMA_PRIVILEGES,
+    grants_input,
+    login_grants,
+    writer_grants,
+)
 from components.settings import Settings
-
-DATABASE_PRIVILEGES = ("CONNECT", "CREATE", "TEMPORARY")
-# The factory DAG creates its ledger and audit tables, so the role needs CREATE on the schema.
-SCHEMA_PRIVILEGES = ("USAGE", "CREATE")
 
 
 def seed_rows(settings: Settings) -> dict[str, dict[str, str]]:
@@ -78,48 +90,73 @@ class MergeDatabase(pulumi.ComponentResource):
             created.append(self.database)
 
         in_merge_db = admin_provider(f"{name}-merge-admin", settings.merge_db_name)
-        self.role = postgresql.Role(
-            f"{name}-role",
-            name=settings.merge_db_user,
-            login=True,
-            password=pulumi.Output.secret(settings.merge_db_password),
-            opts=pulumi.ResourceOptions(parent=self, provider=in_merge_db, depends_on=created),
-        )
-        after_role = pulumi.ResourceOptions(parent=self, provider=in_merge_db, depends_on=[*created, self.role])
-        self.database_grant = postgresql.Grant(
-            f"{name}-database-grant",
-            database=settings.merge_db_name,
-            role=self.role.name,
-            object_type="database",
-            privileges=list(DATABASE_PRIVILEGES),
-            opts=after_role,
-        )
-        self.schema_grant = postgresql.Grant(
-            f"{name}-schema-grant",
-            database=settings.merge_db_name,
-            role=self.role.name,
-            schema="public",
-            object_type="schema",
-            privileges=list(SCHEMA_PRIVILEGES),
-            opts=after_role,
+
+        def login_role(prefix: str, role_name: str, password: Any) -> list[pulumi.Resource]:
+            """A login role with CONNECT on the merge database and USAGE on its schema, nothing more."""
+            role = postgresql.Role(
+                f"{prefix}role",
+                name=role_name,
+                login=True,
+                password=pulumi.Output.secret(password),
+                opts=pulumi.ResourceOptions(parent=self, provider=in_merge_db, depends_on=created),
+            )
+            after_role = pulumi.ResourceOptions(parent=self, provider=in_merge_db, depends_on=[*created, role])
+            database_grant = postgresql.Grant(
+                f"{prefix}database-grant",
+                database=settings.merge_db_name,
+                role=role.name,
+                object_type="database",
+                privileges=list(DATABASE_PRIVILEGES),
+                opts=after_role,
+            )
+            schema_grant = postgresql.Grant(
+                f"{prefix}schema-grant",
+                database=settings.merge_db_name,
+                role=role.name,
+                schema=SCHEMA,
+                object_type="schema",
+                privileges=list(SCHEMA_PRIVILEGES),
+                opts=after_role,
+            )
+            return [role, database_grant, schema_grant]
+
+        names = settings.names
+        access = login_role(f"{name}-", settings.merge_db_user, settings.merge_db_password)
+        grants = {settings.merge_db_user: grants_input(login_grants(names))}
+        if settings.writer_db_user:
+            access += login_role(f"{name}-writer-", settings.writer_db_user, settings.writer_db_password)
+            grants[settings.writer_db_user] = grants_input(writer_grants(names))
+
+        # How the dynamic resources reach the merge database: the admin endpoint, as the admin role.
+        as_admin: dict[str, Any] = {
+            "host": settings.admin_host,
+            "port": settings.admin_port,
+            "dbname": settings.merge_db_name,
+            "user": settings.admin_user,
+            "password": admin_password,
+            "sslmode": settings.admin_ssl_mode,
+        }
+        # Only the stack that owns the database says what every role (PUBLIC) may do there.
+        self.factory_tables = FactoryTables(
+            f"{name}-factory-tables",
+            FactoryTablesArgs(
+                **as_admin,
+                tables=Tables.of(names),
+                grants=grants,
+                public_revoked=PUBLIC_REVOKED if settings.create_database else {},
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*created, *access]),
         )
 
         self.dsg_table = DsgTable(
             f"{name}-dsg-table",
             DsgTableArgs(
-                host=settings.admin_host,
-                port=settings.admin_port,
-                dbname=settings.merge_db_name,
-                user=settings.admin_user,
-                password=admin_password,
-                sslmode=settings.admin_ssl_mode,
-                table=settings.names.dsg_table,
+                **as_admin,
+                table=names.dsg_table,
                 rows=seed_rows(settings),
-                grant_to=settings.merge_db_user,
             ),
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*created, self.role, self.database_grant, self.schema_grant]
-            ),
+            # After the history trigger, so the seed rows are in the history too.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*created, self.factory_tables]),
         )
         self.table_name = settings.names.dsg_table
         self.register_outputs({"dsgTable": self.table_name, "seedRowCount": self.dsg_table.row_count})

@@ -121,6 +121,15 @@ class PlatformNames:
         return f"{self.platform}_airflow_dsg_audit"
 
     @property
+    def audit_sequence(self) -> str:
+        """The sequence of the audit table's `id` (BIGSERIAL), as PostgreSQL names it."""
+        return f"{self.audit_table}_id_seq"
+
+    @property
+    def history_table(self) -> str:
+        return f"{self.platform}_airflow_dsg_history"
+
+    @property
     def dag_file_name(self) -> str:
         return f"{self.factory_dag_id}.py"
 
@@ -135,6 +144,11 @@ class PlatformNames:
     @property
     def credentials_secret_name(self) -> str:
         return to_k8s_name(f"{self.platform}-{self.credential_name}-credentials")
+
+    @property
+    def writer_secret_name(self) -> str:
+        """The Secret of the writer role (writerDbUser), which no Airflow workload mounts."""
+        return to_k8s_name(f"{self.platform}-writer-credentials")
 
     @property
     def user_env(self) -> str:

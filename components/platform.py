@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.airflow_workloads import AirflowWorkloads
-from components.credentials import credentials_secret_manifest
+from components.credentials import credentials_secret_manifest, writer_secret_manifest
 from components.factory_dag import configmap_manifest, factory_config, render_factory_dag
 from components.merge_database import MergeDatabase
 from components.settings import Settings
@@ -74,17 +74,30 @@ class YellowPlatform(pulumi.ComponentResource):
             string_data=secret["stringData"],
             opts=_moved_out_of("datasurface:yellow:CredentialsSecret", secret_name, self, in_cluster),
         )
+        self.merge_database = MergeDatabase(
+            f"{name}-merge-db", settings, merge_database_exists, pulumi.ResourceOptions(parent=self)
+        )
         configmap = configmap_manifest(settings, render_factory_dag(factory_config(settings)))
         configmap_name = f"{name}-factory-dag"
+        # A new DAG file reaches the pods only once the tables and grants it relies on exist.
         self.factory_dag = k8s.core.v1.ConfigMap(
             configmap_name,
             metadata=configmap["metadata"],
             data=configmap["data"],
-            opts=_moved_out_of("datasurface:yellow:FactoryDag", configmap_name, self, in_cluster),
+            opts=pulumi.ResourceOptions.merge(
+                _moved_out_of("datasurface:yellow:FactoryDag", configmap_name, self, in_cluster),
+                pulumi.ResourceOptions(depends_on=[self.merge_database]),
+            ),
         )
-        self.merge_database = MergeDatabase(
-            f"{name}-merge-db", settings, merge_database_exists, pulumi.ResourceOptions(parent=self)
-        )
+        if settings.writer_db_user:
+            writer = writer_secret_manifest(settings, pulumi.Output.secret(settings.writer_db_password))
+            self.writer_credentials = k8s.core.v1.Secret(
+                f"{name}-writer-credentials",
+                metadata=writer["metadata"],
+                type=writer["type"],
+                string_data=writer["stringData"],
+                opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[self.merge_database])),
+            )
         # Airflow is pointed at the factory only once its table, role and grants exist.
         self.workloads = AirflowWorkloads(
             f"{name}-airflow",

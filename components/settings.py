@@ -20,7 +20,7 @@ from components.naming import (
     sql_identifier_problem,
     to_k8s_name,
 )
-from components.project_file import DEFAULTS, PROJECT, PROJECT_DIR, SECRET_KEYS
+from components.project_file import DEFAULTS, PROJECT, PROJECT_DIR, SECRET_KEYS, PlainText
 from components.streams import SeedStream, parse_streams
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
@@ -53,6 +53,8 @@ class Settings:
     merge_db_name: str
     merge_db_user: str
     merge_db_password: Any = field(repr=False)
+    writer_db_user: str | None
+    writer_db_password: Any = field(repr=False)
     credential_name: str
     admin_host: str
     admin_port: int
@@ -187,12 +189,38 @@ def _parse_workloads(c: _Collector) -> tuple[Workload, ...]:
     return tuple(workloads)
 
 
+def _parse_writer(c: _Collector, login_user: str, admin_user: str) -> tuple[str | None, str | None]:
+    """The optional writer role: a role of its own, with a password that is a secret."""
+    user = c.string("writerDbUser") or None
+    password = c.raw.get("writerDbPassword")
+    how = "(set it with: pulumi config set --secret writerDbPassword <value>)"
+    if isinstance(password, PlainText):
+        c.problems.append(f"{PROJECT}:writerDbPassword is set in plain text; it must be a secret {how}")
+        password = None
+    elif password is not None and not isinstance(password, str):
+        c.problems.append(f"{PROJECT}:writerDbPassword must be a string {how}")
+        password = None
+    if user is None:
+        if password:
+            c.problems.append(f"{PROJECT}:writerDbPassword is set but writerDbUser is not; set both or neither")
+        return None, None
+    problem = sql_identifier_problem(user)
+    if problem:
+        c.fail("writerDbUser", user, problem)
+    elif user in (login_user, admin_user):
+        c.fail("writerDbUser", user, "must be a role of its own, not mergeDbUser or adminUser")
+    if not (password or "").strip() and not any(p.startswith(f"{PROJECT}:writerDbPassword") for p in c.problems):
+        c.problems.append(f"{PROJECT}:writerDbPassword is required when writerDbUser is set {how}")
+    return user, password
+
+
 def parse_settings(raw: Mapping[str, Any], project_dir: Path = PROJECT_DIR) -> Settings:
     """Validate raw config values (keys without the project prefix) into `Settings`.
 
     `streamsFile` is read relative to `project_dir`; that file is the only thing read besides `raw`.
 
-    Secret values (mergeDbPassword, adminPassword) are only checked to be set and non-empty; they are
+    Secret values (mergeDbPassword, adminPassword, writerDbPassword) are only checked to be set, non-empty and
+    (writerDbPassword, which a stack may leave out) encrypted; they are
     never printed, and components pass them on wrapped with `pulumi.Output.secret`.
     """
     c = _Collector(raw)
@@ -240,6 +268,8 @@ def parse_settings(raw: Mapping[str, Any], project_dir: Path = PROJECT_DIR) -> S
         elif not isinstance(secret, str) or not secret.strip():
             c.problems.append(f"{PROJECT}:{key} is set but empty {how}")
 
+    writer_user, writer_password = _parse_writer(c, merge_db_user, admin_user)
+
     dags_folder = c.string("dagsFolder") or ""
     if dags_folder and not dags_folder.startswith("/"):
         c.fail("dagsFolder", dags_folder, "must be an absolute path inside the Airflow containers")
@@ -265,6 +295,8 @@ def parse_settings(raw: Mapping[str, Any], project_dir: Path = PROJECT_DIR) -> S
         merge_db_name=merge_db_name,
         merge_db_user=merge_db_user,
         merge_db_password=secrets["mergeDbPassword"],
+        writer_db_user=writer_user,
+        writer_db_password=writer_password,
         credential_name=credential_name,
         admin_host=admin_host,
         admin_port=admin_port,

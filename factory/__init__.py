@@ -5,5 +5,5 @@
 from this repository. Every module but `airflow_dags` runs without Airflow.
 """
 
-MODULE_ORDER = ("config", "table", "stream_schema", "streams", "lifecycle", "report", "metrics", "cli")
+MODULE_ORDER = ("config", "table", "stream_schema", "streams", "lifecycle", "report", "metrics", "history", "cli")
 AIRFLOW_MODULE = "airflow_dags"

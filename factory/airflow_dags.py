@@ -140,14 +140,14 @@ def sync_lifecycle(cfg: FactoryConfig, run_id: Any) -> dict[str, Any]:
             skipped[spec["stream_key"]] = problem
         else:
             current[spec["stream_key"]] = config_hash(spec["config"])
-    previous, plan = record_lifecycle(cfg, current, run_id=run_id)
-    for line in report_lines(cfg, previous, current, plan, skipped):
+    previous, plan, history = record_lifecycle(cfg, current, run_id=run_id, configs=dict(rows))
+    for line in report_lines(cfg, previous, current, plan, skipped, history):
         cfg.log.info("%s", line)
     send_metrics(cfg, sync_metrics(cfg, plan, len(skipped), time.perf_counter() - started))
     if skipped:
         reasons = "; ".join(f"{key}: {why}" for key, why in sorted(skipped.items()))
         raise InvalidStreamRows(f"{len(skipped)} invalid row(s) in {cfg.dsg_table}: {reasons}")
-    return lifecycle_summary(cfg, previous, current, plan, skipped)
+    return lifecycle_summary(cfg, previous, current, plan, skipped, history)
 
 
 def build_factory_dag(cfg: FactoryConfig) -> DAG:

@@ -1,4 +1,5 @@
-"""`python <platform>_factory_dag.py [--json]`: what the factory would create from the live table, without Airflow."""
+"""`python <platform>_factory_dag.py [--json]`: what the factory would create from the live table, without Airflow;
+`--history <stream_key>` shows every change of one stream's row instead (factory/history.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from typing import Any
 
 from factory.config import INGESTION_TASK_ID, SYNC_TASK_ID, FactoryConfig
+from factory.history import history_main
 from factory.streams import pod_spec, secret_refs, stream_tags, valid_specs
 from factory.table import ConfigUnavailable, Row, cache_path, query_active_rows, read_cache
 
@@ -52,6 +54,8 @@ def print_plan(plan: dict[str, Any]) -> None:
 
 def main(cfg: FactoryConfig, argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    if "--history" in argv:
+        return history_main(cfg, argv)
     try:
         rows, source = query_active_rows(cfg, purpose="cli"), "database"
     except ConfigUnavailable as err:

@@ -32,6 +32,7 @@ class FactoryConfig:
     dsg_table: str
     ledger_table: str
     audit_table: str
+    history_table: str
     namespace: str
     credentials_secret_name: str
     job_image: str

@@ -1,8 +1,13 @@
-"""The lifecycle: the ledger of the previous sync and the audit trail, in the merge database."""
+"""The lifecycle: the ledger of the previous sync and the audit trail, in the merge database.
+
+The stack declares both tables (components/factory_tables_sql.py) and the history of the dsg table that
+each change is traced to; the login role the file runs as may only read and write their rows.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from factory.config import FactoryConfig, quote_ident
@@ -14,31 +19,18 @@ Plan = dict[str, list[str]]  # created / updated / removed / unchanged -> stream
 CHANGES = ("created", "updated", "removed")
 
 
-def ledger_ddl(cfg: FactoryConfig) -> list[str]:
-    ledger, audit = quote_ident(cfg.ledger_table), quote_ident(cfg.audit_table)
-    return [
-        f"""
-CREATE TABLE IF NOT EXISTS {ledger} (
-    stream_key VARCHAR(255) PRIMARY KEY,
-    dag_id VARCHAR(250) NOT NULL,
-    config_hash CHAR(64) NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-)""",
-        f"""
-CREATE TABLE IF NOT EXISTS {audit} (
-    id BIGSERIAL PRIMARY KEY,
-    stream_key VARCHAR(255) NOT NULL,
-    dag_id VARCHAR(250) NOT NULL,
-    change VARCHAR(10) NOT NULL CHECK (change IN ('created', 'updated', 'removed')),
-    changed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    old_hash CHAR(64),
-    new_hash CHAR(64),
-    run_id VARCHAR(250)
-)""",
-        f"CREATE INDEX IF NOT EXISTS {quote_ident(cfg.audit_table + '_stream_idx')} "
-        f"ON {audit} (stream_key, changed_at)",
-    ]
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One row of the dsg table's history: the change of a stream's row, and who made it."""
+
+    id: int
+    operation: str
+    changed_at: Any
+    session_role: str
+    acting_role: str
+
+
+History = dict[str, HistoryEntry]  # stream_key -> the history entry behind its change
 
 
 def sync_lock_key(cfg: FactoryConfig) -> int:
@@ -62,13 +54,44 @@ def total_changes(plan: Plan) -> int:
 
 def prepare_ledger(cfg: FactoryConfig, conn: Any) -> Hashes:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (sync_lock_key(cfg),))
-    for ddl in ledger_ddl(cfg):
-        conn.execute(ddl)
     rows = conn.execute(f"SELECT stream_key, config_hash FROM {quote_ident(cfg.ledger_table)}").fetchall()
     return {key: value for key, value in rows}
 
 
-def apply_changes(cfg: FactoryConfig, conn: Any, plan: Plan, previous: Hashes, current: Hashes, run_id: Any) -> None:
+def history_query(cfg: FactoryConfig) -> str:
+    """Per stream, its latest history entry that changed the row's config or status into what the sync
+    saw: for a created or updated stream, the config text read and active; for a removed one, any."""
+    return (
+        "SELECT DISTINCT ON (h.stream_key) h.stream_key, h.id, h.operation, h.changed_at, h.session_role, "
+        f"h.acting_role FROM {quote_ident(cfg.history_table)} AS h "
+        "JOIN unnest(%s::text[], %s::text[]) AS seen(stream_key, config_json) ON h.stream_key = seen.stream_key "
+        "WHERE (seen.config_json IS NULL OR "
+        "(h.new_row->>'config_json' = seen.config_json AND h.new_row->>'status' = 'active')) "
+        "AND (h.old_row IS NULL OR h.new_row IS NULL OR (h.old_row->>'config_json', h.old_row->>'status') "
+        "IS DISTINCT FROM (h.new_row->>'config_json', h.new_row->>'status')) "
+        "ORDER BY h.stream_key, h.id DESC"
+    )
+
+
+def history_behind(cfg: FactoryConfig, conn: Any, plan: Plan, configs: dict[str, Any]) -> History:
+    """The history entry behind each change of `plan`; `configs` holds the config_json text the sync read."""
+    keys = [key for change in CHANGES for key in plan[change]]
+    if not keys:
+        return {}
+    texts = [configs.get(key) if key not in plan["removed"] else None for key in keys]
+    rows = conn.execute(history_query(cfg), (keys, [t if isinstance(t, str) else None for t in texts])).fetchall()
+    return {key: HistoryEntry(*entry) for key, *entry in rows}
+
+
+def apply_changes(
+    cfg: FactoryConfig,
+    conn: Any,
+    plan: Plan,
+    previous: Hashes,
+    current: Hashes,
+    run_id: Any,
+    history: History | None = None,
+) -> None:
     ledger, audit = quote_ident(cfg.ledger_table), quote_ident(cfg.audit_table)
     for key in plan["created"]:
         conn.execute(
@@ -81,28 +104,38 @@ def apply_changes(cfg: FactoryConfig, conn: Any, plan: Plan, previous: Hashes, c
         )
     for key in plan["removed"]:
         conn.execute(f"DELETE FROM {ledger} WHERE stream_key = %s", (key,))
+    entries = history or {}
     audit_rows = [
-        (key, cfg.dag_id_for(key), change, previous.get(key), current.get(key), run_id)
+        (key, cfg.dag_id_for(key), change, previous.get(key), current.get(key), run_id, _entry_id(entries, key))
         for change in CHANGES
         for key in plan[change]
     ]
     if audit_rows:
         with conn.cursor() as cur:
             cur.executemany(
-                f"INSERT INTO {audit} (stream_key, dag_id, change, old_hash, new_hash, run_id) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
+                f"INSERT INTO {audit} (stream_key, dag_id, change, old_hash, new_hash, run_id, history_id) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 audit_rows,
             )
 
 
-def record_lifecycle(cfg: FactoryConfig, current: Hashes, run_id: Any = None) -> tuple[Hashes, Plan]:
-    """Diff the current {stream_key: hash} against the ledger, record it, return (previous, plan)."""
+def _entry_id(history: History, key: str) -> int | None:
+    entry = history.get(key)
+    return entry.id if entry else None
+
+
+def record_lifecycle(
+    cfg: FactoryConfig, current: Hashes, run_id: Any = None, configs: dict[str, Any] | None = None
+) -> tuple[Hashes, Plan, History]:
+    """Diff the current {stream_key: hash} against the ledger, trace each change to its history entry,
+    record it; returns (previous, plan, history). `configs`: stream_key -> the config_json text read."""
     conn = connect(cfg, connection_settings(cfg), "sync")
     try:
         with conn.transaction():
             previous = prepare_ledger(cfg, conn)
             plan = plan_changes(previous, current)
-            apply_changes(cfg, conn, plan, previous, current, run_id)
+            history = history_behind(cfg, conn, plan, configs or {})
+            apply_changes(cfg, conn, plan, previous, current, run_id, history)
     finally:
         conn.close()
-    return previous, plan
+    return previous, plan, history

@@ -6,17 +6,34 @@ from collections.abc import Callable
 from typing import Any
 
 from factory.config import FactoryConfig
-from factory.lifecycle import Hashes, Plan, total_changes
+from factory.lifecycle import Hashes, History, HistoryEntry, Plan, total_changes
+
+
+def history_line(cfg: FactoryConfig, entry: HistoryEntry | None) -> str:
+    """Who made the change a report line is about: its entry in the dsg table's history."""
+    if entry is None:
+        return f"📜 no entry in {cfg.history_table} (the change predates it)"
+    who = entry.acting_role
+    if entry.session_role != entry.acting_role:
+        who += f" (logged in as {entry.session_role})"
+    return f"📜 {cfg.history_table} #{entry.id}: {entry.operation} by {who} at {entry.changed_at}"
 
 
 def report_section(
-    cfg: FactoryConfig, title: str, keys: list[str], line: str, reason: Callable[[str], str]
+    cfg: FactoryConfig,
+    title: str,
+    keys: list[str],
+    line: str,
+    reason: Callable[[str], str],
+    history: History | None = None,
 ) -> list[str]:
     if not keys:
         return []
     lines = [title]
     for key in keys:
         lines += [f"   {line}: {cfg.dag_id_for(key)}", f"      → {reason(key)}"]
+        if history is not None:
+            lines.append(f"      {history_line(cfg, history.get(key))}")
     return lines
 
 
@@ -47,7 +64,9 @@ def report_analysis(plan: Plan) -> list[str]:
     ]
 
 
-def report_changes(cfg: FactoryConfig, previous: Hashes, current: Hashes, plan: Plan) -> list[str]:
+def report_changes(
+    cfg: FactoryConfig, previous: Hashes, current: Hashes, plan: Plan, history: History | None = None
+) -> list[str]:
     lines = ["=" * 60, "🔄 EXECUTING DAG LIFECYCLE CHANGES", "=" * 60]
     lines += report_section(
         cfg,
@@ -55,9 +74,15 @@ def report_changes(cfg: FactoryConfig, previous: Hashes, current: Hashes, plan: 
         plan["removed"],
         "🗑️  REMOVED",
         lambda k: f"No longer active in {cfg.dsg_table}; the DAG file stops producing it",
+        history,
     )
     lines += report_section(
-        cfg, "🆕 CREATING NEW DAGs:", plan["created"], "✅ CREATED", lambda k: "New configuration found in database"
+        cfg,
+        "🆕 CREATING NEW DAGs:",
+        plan["created"],
+        "✅ CREATED",
+        lambda k: "New configuration found in database",
+        history,
     )
     lines += report_section(
         cfg,
@@ -65,6 +90,7 @@ def report_changes(cfg: FactoryConfig, previous: Hashes, current: Hashes, plan: 
         plan["updated"],
         "🔄 UPDATED",
         lambda k: f"Configuration changed (hash {previous[k][:12]} → {current[k][:12]})",
+        history,
     )
     if not total_changes(plan):
         lines.append("   No changes since the previous sync")
@@ -93,19 +119,30 @@ def report_summary(cfg: FactoryConfig, current: Hashes, plan: Plan) -> list[str]
 
 
 def report_lines(
-    cfg: FactoryConfig, previous: Hashes, current: Hashes, plan: Plan, skipped: dict[str, str]
+    cfg: FactoryConfig,
+    previous: Hashes,
+    current: Hashes,
+    plan: Plan,
+    skipped: dict[str, str],
+    history: History | None = None,
 ) -> list[str]:
-    """The lifecycle report: what was there, what is there now, and each change, one line per DAG."""
+    """The lifecycle report: what was there, what is there now, and each change, one line per DAG, with the
+    history entry behind it when `history` is given."""
     return (
         report_scan(cfg, previous, current, skipped)
         + report_analysis(plan)
-        + report_changes(cfg, previous, current, plan)
+        + report_changes(cfg, previous, current, plan, history)
         + report_summary(cfg, current, plan)
     )
 
 
 def lifecycle_summary(
-    cfg: FactoryConfig, previous: Hashes, current: Hashes, plan: Plan, skipped: dict[str, str]
+    cfg: FactoryConfig,
+    previous: Hashes,
+    current: Hashes,
+    plan: Plan,
+    skipped: dict[str, str],
+    history: History | None = None,
 ) -> dict[str, Any]:
     return {
         "platform": cfg.platform,
@@ -117,4 +154,5 @@ def lifecycle_summary(
         "unchanged": len(plan["unchanged"]),
         "skipped": dict(sorted(skipped.items())),
         "total_changes": total_changes(plan),
+        "history": {cfg.dag_id_for(k): entry.id for k, entry in sorted((history or {}).items())},
     }

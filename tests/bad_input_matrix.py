@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad-input-matrix.md"
-STEPS = ("settings validation", "policy", "engine", "admin endpoint", "cluster apply", "factory parse")
+STEPS = (
+    "settings validation",
+    "policy",
+    "engine",
+    "admin endpoint",
+    "cluster apply",
+    "factory parse",
+    "database privileges",
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,7 @@ def read_rows() -> list[Row]:
     for line in DOC.read_text().splitlines():
         if line.startswith("|"):
             parts = cells(line)
-            if re.fullmatch(r"[SPEAKF]\d+", parts[0]):
+            if re.fullmatch(r"[SPEAKFD]\d+", parts[0]):
                 rows.append(Row(*parts))
     return rows
 

@@ -22,7 +22,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import Stack
 
 from components import admin_endpoint
-from components.project_file import PROJECT, SECRET_KEYS
+from components.project_file import OPTIONAL_SECRET_KEYS, PROJECT, SECRET_KEYS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STACKS = ("yellowlive", "yellowforensic", "local")
@@ -95,7 +95,7 @@ def prepare_run(stack: str, overrides: dict[str, Any] | None = None, remove: tup
     config = load_stack_config(stack)
     secrets = secret_values_for(stack)
     for key, value in (overrides or {}).items():
-        (secrets if key in SECRET_KEYS else config)[key] = value
+        (secrets if key in (*SECRET_KEYS, *OPTIONAL_SECRET_KEYS) else config)[key] = value
     for key in remove:
         config.pop(key, None)
         secrets.pop(key, None)
@@ -183,6 +183,7 @@ WORKLOAD_PATCH = "pulumi-python:dynamic/datasurface:WorkloadPatch"
 RENDERED_PATCH_TYPES = ("kubernetes:apps/v1:DeploymentPatch", "kubernetes:apps/v1:StatefulSetPatch")
 PATCH_TYPES = (WORKLOAD_PATCH, *RENDERED_PATCH_TYPES)
 DSG_TABLE = "pulumi-python:dynamic/datasurface:DsgTable"
+FACTORY_TABLES = "pulumi-python:dynamic/datasurface:FactoryTables"
 
 
 def patches(run: ProgramRun) -> list:

@@ -40,12 +40,14 @@ PLANNED = {
     ("postgresql:index/grant:Grant", "yellowlive-merge-db-database-grant"),
     ("postgresql:index/grant:Grant", "yellowlive-merge-db-schema-grant"),
     ("pulumi-python:dynamic/datasurface:DsgTable", "yellowlive-merge-db-dsg-table"),
+    ("pulumi-python:dynamic/datasurface:FactoryTables", "yellowlive-merge-db-factory-tables"),
 }
 
 
 AIRFLOW_DRIVER = REPO_ROOT / "tests" / "integration" / "airflow" / "airflow_driver.py"
 LOGIN_ROLE = "yellowlive_airflow"
 DSG_TABLE = "yellowlive_airflow_dsg"
+FACTORY_TABLES = ("yellowlive_airflow_dsg_ledger", "yellowlive_airflow_dsg_audit", "yellowlive_airflow_dsg_history")
 
 
 def deployed(project) -> list[tuple[str, dict]]:
@@ -149,7 +151,7 @@ def test_up_creates_the_login_role_the_database_and_the_grants(local_stack):
             "has_database_privilege(%(r)s, 'datasurface_merge', 'TEMPORARY')",
             {"r": LOGIN_ROLE},
         ).fetchone()
-        assert privileges == (True, True, True)
+        assert privileges == (True, False, False)  # TEMPORARY is PUBLIC's no more: this stack owns the database
 
 
 def test_the_state_holds_no_password_in_plain_text(local_stack):
@@ -161,29 +163,33 @@ def test_the_state_holds_no_password_in_plain_text(local_stack):
 
 
 def test_the_login_role_runs_the_factory_sync_and_has_no_more_rights(local_stack, tmp_path):
-    """The factory DAG file as deployed, run as the role Airflow uses: it reads the dsg table and
-    creates its ledger and audit tables. The role cannot do what the design does not give it."""
+    """The factory DAG file as deployed, run as the role Airflow uses: it reads the dsg table and keeps
+    the ledger and audit tables the stack declared. The role cannot do what the design does not give it."""
     project, server = local_stack
     password = config_value(project, "mergeDbPassword")
     result = run_airflow_driver(project, tmp_path, "sync")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])["summary"]
     assert sorted(summary["created"]) == ["yellowlive__Store1_ingestion", "yellowlive__Store2_ingestion"], summary
+    # Each created DAG is traced to the history entry of the seed row Pulumi inserted.
+    assert sorted(summary["history"]) == sorted(summary["created"])
 
     with connect_as_login_role(server, password) as conn:
         owners = dict(
             conn.execute("SELECT tablename, tableowner FROM pg_tables WHERE tablename LIKE 'yellowlive%' ").fetchall()
         )
-        assert owners[DSG_TABLE] != LOGIN_ROLE
-        assert {t for t, owner in owners.items() if owner == LOGIN_ROLE} == {
-            "yellowlive_airflow_dsg_ledger",
-            "yellowlive_airflow_dsg_audit",
-        }, owners
+        assert owners == {table: server.user for table in (DSG_TABLE, *FACTORY_TABLES)}, owners
         for forbidden in (
             "CREATE DATABASE stolen",
             "CREATE ROLE stolen",
-            f"DROP TABLE {DSG_TABLE}",
+            "CREATE TABLE stolen (x int)",
+            "CREATE TEMP TABLE stolen (x int)",
             "CREATE EXTENSION IF NOT EXISTS dblink",
+            f"INSERT INTO {DSG_TABLE} (stream_key, config_json) VALUES ('Evil', '{{\"store_name\": \"Evil\"}}')",
+            f"UPDATE {DSG_TABLE} SET status = 'active'",
+            f"DELETE FROM {DSG_TABLE}",
+            *(f"DROP TABLE {table}" for table in (DSG_TABLE, *FACTORY_TABLES)),
+            *(f"ALTER TABLE {table} ADD COLUMN stolen int" for table in (DSG_TABLE, *FACTORY_TABLES)),
         ):
             with pytest.raises(errors.InsufficientPrivilege):
                 conn.execute(forbidden)
@@ -374,19 +380,24 @@ def test_a_password_change_updates_the_role_and_the_secret_in_place(local_stack)
     assert {base64.b64decode(v).decode() for v in secret["data"].values()} == {LOGIN_ROLE, new_password}
 
 
-def test_destroy_drops_the_table_and_the_role_and_keeps_the_database_and_the_ledger(local_stack):
+def test_destroy_drops_the_table_and_the_role_and_keeps_the_database_and_the_rows_others_wrote(local_stack):
     project, server = local_stack
     project.pulumi("destroy", "--yes", "--skip-preview")
     with psycopg.connect(server.conninfo("datasurface_merge")) as conn:
         assert conn.execute("SELECT to_regclass('yellowlive_airflow_dsg')").fetchone()[0] is None
         assert not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (LOGIN_ROLE,)).fetchone()
-        # What the role created passes to the admin role rather than blocking DROP ROLE.
+        # The ledger and audit rows the factory wrote, and the history of every change, stay (admin-owned);
+        # the trigger's function goes, and PUBLIC gets TEMPORARY back.
         owners = dict(
             conn.execute(
                 "SELECT tablename, tableowner FROM pg_tables WHERE tablename LIKE 'yellowlive_airflow_dsg_%'"
             ).fetchall()
         )
-        assert owners == {"yellowlive_airflow_dsg_ledger": server.user, "yellowlive_airflow_dsg_audit": server.user}
+        assert owners == {table: server.user for table in FACTORY_TABLES}
+        assert conn.execute("SELECT count(*) FROM pg_proc WHERE proname LIKE 'yellowlive%'").fetchone() == (0,)
+        assert conn.execute("SELECT has_database_privilege('public', 'datasurface_merge', 'TEMPORARY')").fetchone() == (
+            True,
+        )
     documents = deployed(project)
     assert not of_kind(documents, "Secret")
     assert "yellowlive-factory-dag" not in {c["metadata"]["name"] for c in of_kind(documents, "ConfigMap")}

@@ -84,7 +84,7 @@ def test_the_main_job_deploys_into_the_local_control_plane_and_shows_the_dags(ch
 def test_a_second_run_changes_nothing(checkout):
     result = run_local(checkout)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert "16 unchanged" in result.stdout, result.stdout
+    assert "17 unchanged" in result.stdout, result.stdout
 
 
 def test_the_airflow_command_starts_airflow_showing_the_deployed_dags(checkout):
@@ -104,7 +104,7 @@ def test_destroy_then_stop_leave_nothing_running(checkout):
     airflow_pids = json.loads(airflow_state.read_text())["pids"].values()
     destroyed = run_local(checkout, "destroy")
     assert destroyed.returncode == 0, destroyed.stdout[-4000:] + destroyed.stderr[-4000:]
-    assert "16 deleted" in destroyed.stdout, destroyed.stdout
+    assert "17 deleted" in destroyed.stdout, destroyed.stdout
     stopped = run_local(checkout, "stop")
     assert stopped.returncode == 0, stopped.stderr
     assert "Airflow stopped\n" in stopped.stdout, stopped.stdout

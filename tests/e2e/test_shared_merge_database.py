@@ -15,7 +15,7 @@ import pytest
 
 from devtools.embedded_pg import EmbeddedPostgres
 from devtools.net import free_port
-from tests.bad_input_matrix import promised_message
+from tests.bad_input_matrix import code, promised_message, rows_of
 from tests.e2e.conftest import Project, copy_project
 
 pytestmark = pytest.mark.e2e
@@ -110,11 +110,49 @@ def test_a_login_role_cannot_read_the_other_platforms_table(stacks, server):
             conn.execute("SELECT count(*) FROM yellowlive_airflow_dsg")
 
 
+@pytest.mark.parametrize("row", rows_of("database privileges"), ids=lambda row: row.id)
+def test_the_login_role_is_refused_what_the_factory_does_not_do(stacks, server, row):
+    with psycopg.connect(
+        server.conninfo(DATABASE, user="yellowlive_airflow", password=login_password("yellowlive")), autocommit=True
+    ) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege) as refused:
+            conn.execute(code(row.bad_input))
+    assert refused.value.diag.message_primary == code(row.message)
+
+
+def stack_objects(server: EmbeddedPostgres, platform: str) -> dict[str, set[str]]:
+    """The platform's tables, functions and the roles holding privileges on its tables."""
+    with psycopg.connect(server.conninfo(DATABASE)) as conn:
+        found = {
+            "tables": {
+                t for (t,) in conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE %s", (f"{platform}%",))
+            },
+            "functions": {
+                f for (f,) in conn.execute("SELECT proname FROM pg_proc WHERE proname LIKE %s", (f"{platform}%",))
+            },
+            "grantees": {
+                g
+                for (g,) in conn.execute(
+                    "SELECT DISTINCT grantee FROM information_schema.role_table_grants WHERE table_name LIKE %s "
+                    "AND grantee <> current_user",
+                    (f"{platform}%",),
+                )
+            },
+        }
+    return found
+
+
 def test_destroying_live_leaves_forensic_and_the_database(stacks, server):
     destroy(stacks, "yellowlive")
     assert database_exists(server)
     assert roles(server) == {"yellowforensic_airflow"}
     assert "yellowlive_airflow_dsg" not in tables(server)
+    # Nothing of the stack is left but the history of the rows it wrote (ledger and audit were empty).
+    assert stack_objects(server, "yellowlive") == {
+        "tables": {"yellowlive_airflow_dsg_history"},
+        "functions": set(),
+        "grantees": set(),
+    }
     assert reads_its_table(server, "yellowforensic") == 2
 
 

@@ -39,6 +39,7 @@ def test_the_matrix_lists_every_step_and_unique_rows():
     assert {row.id[0] for row in rows_of("admin endpoint")} == {"A"}
     assert {row.id[0] for row in rows_of("cluster apply")} == {"K"}
     assert {row.id[0] for row in rows_of("factory parse")} == {"F"}
+    assert {row.id[0] for row in rows_of("database privileges")} == {"D"}
     assert len(rows_of("settings validation")) >= 30 and len(rows_of("policy")) >= 10 and len(rows_of("engine")) >= 5
 
 
@@ -107,9 +108,11 @@ def test_a_policy_row_is_reported_by_its_policy_with_its_message(row):
 
 
 @pytest.mark.parametrize(
-    "row", rows_of("engine") + rows_of("admin endpoint") + rows_of("cluster apply"), ids=lambda row: row.id
+    "row",
+    rows_of("engine") + rows_of("admin endpoint") + rows_of("cluster apply") + rows_of("database privileges"),
+    ids=lambda row: row.id,
 )
-def test_an_engine_admin_endpoint_or_cluster_row_names_the_e2e_test_that_checks_it(row):
+def test_an_engine_admin_endpoint_cluster_or_privilege_row_names_the_e2e_test_that_checks_it(row):
     test_id = E2E_TEST_ID.match(code(row.checked_by))
     assert test_id, f"{row.id}: 'checked by' must be a tests/e2e test id, not {row.checked_by!r}"
     module = REPO_ROOT / test_id["path"]

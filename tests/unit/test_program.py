@@ -6,15 +6,22 @@ import base64
 
 import pytest
 
+from components.naming import PlatformNames
+from components.privileges import PUBLIC_REVOKED, grants_input, login_grants, writer_grants
 from components.project_file import SECRET_KEYS
+from components.settings import SettingsError
 from tests.program_harness import (
     CONFIGMAP,
     DSG_TABLE,
+    FACTORY_TABLES,
     SECRET,
     WORKLOAD_PATCH,
     ProgramRun,
+    execute,
     is_secret,
     patches,
+    prepare_run,
+    run_program,
     secret_values_for,
     unwrap,
     walk_strings,
@@ -39,6 +46,7 @@ def test_declares_one_platform_with_every_part(stack_run):
     assert types.count(DSG_TABLE) == 1
     assert types.count("postgresql:index/role:Role") == 1
     assert types.count("postgresql:index/grant:Grant") == 2
+    assert types.count(FACTORY_TABLES) == 1
     assert len(patches(stack_run)) == len(stack_run.config["airflowWorkloads"])
 
 
@@ -147,7 +155,7 @@ def test_dsg_table_rows_are_keyed_by_stream_key_so_previews_name_the_row(stack_r
     assert table.inputs["table"] == f"{platform}_airflow_dsg"
     assert set(table.inputs["rows"]) == set(DEPLOYED_ROWS[stack_run.stack])
     assert is_secret(table.inputs["password"])
-    assert table.inputs["grant_to"] == stack_run.config["mergeDbUser"]
+    assert table.inputs.get("grant_to") is None  # what the login role may do there is FactoryTables' grants
 
 
 def _row(config_json: str, status: str = "active") -> dict[str, str]:
@@ -218,8 +226,8 @@ def test_role_and_grants_are_managed_inside_the_merge_database(stack_run):
     grants = stack_run.of_type("postgresql:index/grant:Grant")
     assert {provider_database(stack_run, g) for g in grants} == {merge_db}
     assert sorted((g.inputs["objectType"], tuple(g.inputs["privileges"])) for g in grants) == [
-        ("database", ("CONNECT", "CREATE", "TEMPORARY")),
-        ("schema", ("USAGE", "CREATE")),
+        ("database", ("CONNECT",)),
+        ("schema", ("USAGE",)),
     ]
     for database in stack_run.of_type("postgresql:index/database:Database"):
         assert provider_database(stack_run, database) == "postgres"
@@ -259,7 +267,8 @@ def _names(run: ProgramRun) -> dict[str, str]:
         "dag prefix": run.outputs["dagIdPrefix"],
         "configmap": run.one(CONFIGMAP).inputs["metadata"]["name"],
         "secret": run.one(SECRET).inputs["metadata"]["name"],
-        "login role": run.one(DSG_TABLE).inputs["grant_to"],
+        "login role": run.one("postgresql:index/role:Role").inputs["name"],
+        "history": run.one(FACTORY_TABLES).inputs["tables"]["history"],
         "dag mount": next(containers(run))[1]["volumeMounts"][0]["mountPath"],
         "dag volume": patch.inputs["spec"]["template"]["spec"]["volumes"][0]["name"],
     }
@@ -298,3 +307,66 @@ def test_workloads_are_applied_under_the_stacks_own_field_manager(stack_run):
         assert patch.inputs["fieldManager"] == f"datasurface-{stack_run.stack}"
         assert patch.inputs["apiVersion"] == "apps/v1"
         assert patch.inputs["kubeContext"] == stack_run.config.get("kubeContext", "")
+
+
+# --- least privilege and the writer role -------------------------------------------------------
+
+
+def test_the_login_role_gets_exactly_the_factorys_grants_on_the_stacks_tables(stack_run):
+    tables = stack_run.one(FACTORY_TABLES)
+    names = PlatformNames(stack_run.config["platform"], stack_run.config.get("credentialName", "postgres"))
+    assert tables.inputs["tables"] == {
+        "dsg": names.dsg_table,
+        "ledger": names.ledger_table,
+        "audit": names.audit_table,
+        "audit_sequence": names.audit_sequence,
+        "history": names.history_table,
+    }
+    assert tables.inputs["grants"] == {stack_run.config["mergeDbUser"]: grants_input(login_grants(names))}
+    assert is_secret(tables.inputs["password"])
+
+
+def test_only_the_stack_that_owns_the_database_takes_temporary_and_create_from_public(stack_runs):
+    for stack, run in stack_runs.items():
+        revoked = run.one(FACTORY_TABLES).inputs.get("public_revoked") or {}
+        owns = run.config.get("createDatabase", True) is not False
+        assert revoked == ({k: list(v) for k, v in PUBLIC_REVOKED.items()} if owns else {}), stack
+
+
+WRITER = {"writerDbUser": "yellowlive_writer", "writerDbPassword": "writer-S3cr3t!"}
+
+
+def test_a_configured_writer_role_gets_its_role_row_writes_and_a_secret_of_its_own():
+    run = run_program("yellowlive", WRITER)
+    roles = {r.inputs["name"]: r for r in run.of_type("postgresql:index/role:Role")}
+    assert set(roles) == {"yellowlive_airflow", "yellowlive_writer"}
+    assert is_secret(roles["yellowlive_writer"].inputs["password"])
+    writer_grants_declared = [
+        g for g in run.of_type("postgresql:index/grant:Grant") if g.inputs["role"] == "yellowlive_writer"
+    ]
+    assert sorted((g.inputs["objectType"], tuple(g.inputs["privileges"])) for g in writer_grants_declared) == [
+        ("database", ("CONNECT",)),
+        ("schema", ("USAGE",)),
+    ]
+    names = PlatformNames("yellowlive", "postgres")
+    assert run.one(FACTORY_TABLES).inputs["grants"]["yellowlive_writer"] == grants_input(writer_grants(names))
+    secrets = {s.inputs["metadata"]["name"]: s for s in run.of_type(SECRET)}
+    writer = secrets["yellowlive-writer-credentials"]
+    assert unwrap(writer.inputs["stringData"]) == {"username": "yellowlive_writer", "password": "writer-S3cr3t!"}
+    assert is_secret(writer.inputs["stringData"])
+    # No Airflow workload gets the writer's credentials.
+    for patch in patches(run):
+        assert "yellowlive-writer-credentials" not in str(patch.inputs)
+        assert "writer-S3cr3t!" not in str(patch.inputs)
+
+
+def test_a_writer_password_in_plain_text_in_the_stack_file_is_refused_before_anything_is_declared():
+    run = prepare_run("yellowlive", WRITER)
+    run.config["writerDbPassword"] = run.secrets.pop("writerDbPassword")
+    with pytest.raises(SettingsError) as caught:
+        execute(run)
+    assert caught.value.problems == [
+        "datasurface-yellow:writerDbPassword is set in plain text; it must be a secret "
+        "(set it with: pulumi config set --secret writerDbPassword <value>)"
+    ]
+    assert run.resources == []

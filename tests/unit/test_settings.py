@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from components.project_file import DEFAULTS
+from components.project_file import DEFAULTS, PlainText
 from components.settings import SettingsError, parse_settings
 from tests.program_harness import STACKS, load_stack_config, secret_values_for, valid_raw
 
@@ -219,3 +219,48 @@ def test_the_local_stack_reads_its_streams_file_from_the_project_directory():
         ("Store2", "active"),
         ("Store3", "disabled"),
     ]
+
+
+def test_no_writer_role_unless_configured():
+    settings = parse_settings(valid_raw())
+    assert (settings.writer_db_user, settings.writer_db_password) == (None, None)
+
+
+def test_a_writer_role_comes_with_its_secret_password():
+    settings = parse_settings(valid_raw(writerDbUser="yellowlive_writer", writerDbPassword="writer-pw"))
+    assert (settings.writer_db_user, settings.writer_db_password) == ("yellowlive_writer", "writer-pw")
+    assert "writer-pw" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"writerDbUser": "yellowlive_writer"},
+            "datasurface-yellow:writerDbPassword is required when writerDbUser is set "
+            "(set it with: pulumi config set --secret writerDbPassword <value>)",
+        ),
+        (
+            {"writerDbUser": "yellowlive_writer", "writerDbPassword": PlainText("S3cr3t-writer")},
+            "datasurface-yellow:writerDbPassword is set in plain text; it must be a secret "
+            "(set it with: pulumi config set --secret writerDbPassword <value>)",
+        ),
+        (
+            {"writerDbPassword": "S3cr3t-writer"},
+            "datasurface-yellow:writerDbPassword is set but writerDbUser is not; set both or neither",
+        ),
+        (
+            {"writerDbUser": "yellowlive_airflow", "writerDbPassword": "pw"},
+            "datasurface-yellow:writerDbUser = 'yellowlive_airflow': must be a role of its own, "
+            "not mergeDbUser or adminUser",
+        ),
+        (
+            {"writerDbUser": "Writer", "writerDbPassword": "pw"},
+            "datasurface-yellow:writerDbUser = 'Writer': must be a lower-case SQL identifier",
+        ),
+    ],
+)
+def test_a_bad_writer_role_is_refused_without_printing_its_password(changes, expected):
+    problems = problems_of(valid_raw(**changes))
+    assert any(p.startswith(expected) for p in problems), problems
+    assert not any("S3cr3t-writer" in p for p in problems)

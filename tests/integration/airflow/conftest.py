@@ -1,5 +1,9 @@
 """A real Apache Airflow 3 (its own virtualenv) parsing the rendered factory DAG against a real PostgreSQL.
 
+The file runs as a role with exactly the privileges the stack gives the login role (tables owned by the
+admin role, declared by the stack's own FactoryTables provider), so every test here is also a test that
+those privileges are enough.
+
 Airflow runs in subprocesses with the python named by AIRFLOW_PYTHON (default
 <repo>/.venv-airflow/bin/python, made by scripts/setup_airflow_env.sh); `airflow_driver.py` loads the
 file there and prints JSON. PostgreSQL is the test run's embedded server (tests/integration/conftest.py).
@@ -22,8 +26,18 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from components import dsg_sql
 from components.factory_dag import factory_config, render_factory_dag
+from components.factory_tables import FactoryTablesProvider
+from components.factory_tables_sql import Tables
+from components.naming import PlatformNames
+from components.privileges import (
+    DATABASE_PRIVILEGES,
+    PUBLIC_REVOKED,
+    SCHEMA,
+    SCHEMA_PRIVILEGES,
+    grants_input,
+    login_grants,
+)
 from components.settings import parse_settings
 from devtools.embedded_pg import EmbeddedPostgres
 from devtools.net import free_port
@@ -139,11 +153,36 @@ class FactoryDb:
             cur = conn.execute(query, params)
             return cur.fetchall() if cur.description else None
 
-    def create_table(self) -> None:
-        """The table exactly as the stack's DsgTable resource creates it."""
-        for statement in dsg_sql.create_table(self.table):
-            self.execute(statement)
-        self.execute(sql.SQL("ALTER TABLE {} OWNER TO {}").format(sql.Identifier(self.table), sql.Identifier(ROLE)))
+    def declare_tables(self) -> None:
+        """The tables and privileges exactly as the stack declares them: owned by the admin role, the
+        factory's role with CONNECT, USAGE and its grants (components/privileges.py), nothing more."""
+        with self.connect() as conn:
+            for privilege in DATABASE_PRIVILEGES:
+                conn.execute(
+                    sql.SQL("GRANT " + privilege + " ON DATABASE {} TO {}").format(
+                        sql.Identifier(self.name), sql.Identifier(ROLE)
+                    )
+                )
+            for privilege in SCHEMA_PRIVILEGES:
+                conn.execute(
+                    sql.SQL("GRANT " + privilege + " ON SCHEMA {} TO {}").format(
+                        sql.Identifier(SCHEMA), sql.Identifier(ROLE)
+                    )
+                )
+        names = PlatformNames(self.platform, "postgres")
+        FactoryTablesProvider().create(
+            {
+                "host": self.server.host,
+                "port": self.server.port,
+                "dbname": self.name,
+                "user": self.server.user,
+                "password": self.server.password,
+                "sslmode": "disable",
+                "tables": vars(Tables.of(names)),
+                "grants": {ROLE: grants_input(login_grants(names))},
+                "public_revoked": {kind: list(p) for kind, p in PUBLIC_REVOKED.items()},
+            }
+        )
 
     def seed(self, rows: dict[str, tuple[object, str]]) -> None:
         """rows: stream_key -> (config as dict, or raw config_json text, status)."""
@@ -179,9 +218,9 @@ class FactoryDb:
 def make_factory_db(server, platform: str) -> FactoryDb:
     name = f"merge_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(ROLE)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     db = FactoryDb(server, name, platform)
-    db.create_table()
+    db.declare_tables()
     return db
 
 

@@ -1,4 +1,4 @@
-from factory.lifecycle import plan_changes
+from factory.lifecycle import HistoryEntry, plan_changes
 from factory.report import lifecycle_summary, report_lines
 
 PREVIOUS = {"Store1": "a" * 64, "Store3": "c" * 64}
@@ -26,3 +26,29 @@ def test_the_summary_lists_dag_ids_per_change(cfg):
     assert summary["updated"] == ["yellowlive__Store1_ingestion"]
     assert summary["removed"] == ["yellowlive__Store3_ingestion"]
     assert (summary["active"], summary["previous"], summary["total_changes"]) == (2, 2, 3)
+
+
+HISTORY = {
+    "Store1": HistoryEntry(41, "UPDATE", "2025-06-01 10:00:00+00:00", "yellowlive_writer", "yellowlive_writer"),
+    "Store3": HistoryEntry(42, "DELETE", "2025-06-01 10:05:00+00:00", "carol", "datasurface_ops"),
+}
+
+
+def test_each_change_names_the_history_entry_behind_it(cfg):
+    lines = report_lines(cfg, PREVIOUS, CURRENT, plan_changes(PREVIOUS, CURRENT), {}, HISTORY)
+    updated = lines.index("   🔄 UPDATED: yellowlive__Store1_ingestion")
+    assert lines[updated + 2] == (
+        "      📜 yellowlive_airflow_dsg_history #41: UPDATE by yellowlive_writer at 2025-06-01 10:00:00+00:00"
+    )
+    removed = lines.index("   🗑️  REMOVED: yellowlive__Store3_ingestion")
+    assert lines[removed + 2] == (
+        "      📜 yellowlive_airflow_dsg_history #42: DELETE by datasurface_ops (logged in as carol) "
+        "at 2025-06-01 10:05:00+00:00"
+    )
+    created = lines.index("   ✅ CREATED: yellowlive__Store2_ingestion")
+    assert lines[created + 2] == "      📜 no entry in yellowlive_airflow_dsg_history (the change predates it)"
+
+
+def test_the_summary_maps_each_changed_dag_to_its_history_entry(cfg):
+    summary = lifecycle_summary(cfg, PREVIOUS, CURRENT, plan_changes(PREVIOUS, CURRENT), {}, HISTORY)
+    assert summary["history"] == {"yellowlive__Store1_ingestion": 41, "yellowlive__Store3_ingestion": 42}
