@@ -49,7 +49,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from devtools import node_config as cfg
@@ -123,7 +123,8 @@ def read_line(process: subprocess.Popen, timeout: float) -> dict | None:
 
 @dataclass
 class State:
-    """What a started node is made of, in <folder>/state.json: for stop, status and the reaper."""
+    """What a started node is made of, in <folder>/state.json: for stop, status and the reaper. Each pid
+    is recorded with its start time, so a later process that reuses the number is never taken for it."""
 
     cgroup: str
     unshare: int = 0  # the pid of `unshare`, whose child is the supervisor
@@ -131,6 +132,15 @@ class State:
     reaper: int = 0
     forwarders: tuple[int, ...] = ()
     api_port: int = 0
+    started: dict[str, str] = field(default_factory=dict)  # pid -> start time (processes.start_time)
+
+    def record(self, pid: int) -> int:
+        self.started[str(pid)] = processes.start_time(pid) or ""
+        return pid
+
+    def alive(self, pid: int) -> bool:
+        """Whether the process `pid` this state recorded runs (a zombie does not)."""
+        return bool(pid) and processes.alive(pid) and processes.start_time(pid) == self.started.get(str(pid))
 
     @staticmethod
     def path(folder: Path) -> Path:
@@ -150,10 +160,12 @@ class State:
         return cls(**{**data, "forwarders": tuple(data.get("forwarders", ()))})
 
 
-def clean_up(folder: Path, state: State) -> list[Path]:
-    """What a node leaves once its namespaces are gone: its forwarders (which end with it anyway) and its
-    cgroups. Returns the cgroups that could not be removed."""
-    processes.terminate([pid for pid in state.forwarders if processes.alive(pid)], 5)
+def clean_up(state: State) -> list[Path]:
+    """What a node leaves once its namespaces are gone: its cgroups (the forwarders end with the node by
+    themselves; waited for here). Returns the cgroups that could not be removed."""
+    deadline = time.monotonic() + 10
+    while any(state.alive(pid) for pid in state.forwarders) and time.monotonic() < deadline:
+        time.sleep(0.1)
     return remove_cgroups(state.cgroup, timeout=STOP_TIMEOUT_SECONDS)
 
 
@@ -168,7 +180,7 @@ def reap(folder: Path, cgroup: str, unshare: int) -> int:
     state = State.load(folder)
     if state is None or state.cgroup != cgroup:
         state = State(cgroup)
-    left = clean_up(folder, state)
+    left = clean_up(state)
     if left:
         print(f"cgroups not removed: {' '.join(map(str, left))}", file=sys.stderr, flush=True)
         return 1
@@ -243,14 +255,16 @@ class Node:
         with (self.folder / "logs" / "node.log").open("ab") as log:
             command = unshare_command(self.folder, self.bin_dir, cgroup, self.sandbox, self.images)
             self._unshare = self._popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
-        self.state.unshare = self._unshare.pid
+        self.state.unshare = self.state.record(self._unshare.pid)
         with (self.folder / "logs" / "reaper.log").open("ab") as log:
             reaper = [sys.executable, "-m", "devtools.node", "reap", "--dir", str(self.folder)]
             reaper += ["--cgroup", cgroup, "--pid", str(self._unshare.pid)]
             # Not tied to the starter: it must outlive it.
-            self.state.reaper = subprocess.Popen(
-                reaper, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
-            ).pid
+            self.state.reaper = self.state.record(
+                subprocess.Popen(
+                    reaper, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+                ).pid
+            )
         self.state.save(self.folder)
 
         ready = read_line(self._unshare, START_TIMEOUT_SECONDS)
@@ -260,7 +274,7 @@ class Node:
         supervisor = child_of(self._unshare.pid)
         if supervisor is None:
             raise NodeError("the node's supervisor is gone")
-        self.state.supervisor = supervisor
+        self.state.supervisor = self.state.record(supervisor)
         self.state.api_port = self.forward("127.0.0.1", cfg.API_PORT)
         self.state.save(self.folder)
         self.write_host_files()
@@ -296,7 +310,7 @@ class Node:
             raise NodeError(
                 f"forwarding to {host}:{port}: {(answer or {}).get('error', 'the forwarder did not start')}"
             )
-        self.state.forwarders = (*self.state.forwarders, forwarder.pid)
+        self.state.forwarders = (*self.state.forwarders, self.state.record(forwarder.pid))
         self.state.save(self.folder)
         return int(answer["ports"][0])
 
@@ -316,21 +330,20 @@ class Node:
         """Every process of the node that runs now: its namespaces' and its forwarders (for memory)."""
         if self.state is None:
             return []
-        found = processes.descendants(self.state.unshare) if self.state.unshare else []
-        return found + [pid for pid in self.state.forwarders if processes.alive(pid)]
+        found = processes.descendants(self.state.unshare) if self.state.alive(self.state.unshare) else []
+        return found + [pid for pid in self.state.forwarders if self.state.alive(pid)]
 
     def clean_up_after_a_previous_start(self) -> None:
         previous = State.load(self.folder)
         if previous is None:
             return
-        if previous.unshare and processes.alive(previous.unshare):
+        if previous.alive(previous.unshare):
             raise NodeError(f"a node already runs in {self.folder} (stop it: python -m devtools.node stop)")
-        clean_up(self.folder, previous)
+        clean_up(previous)
         State.path(self.folder).unlink(missing_ok=True)
 
     def stop(self) -> None:
-        if self.state is None:
-            self.state = State.load(self.folder)
+        """Stops what this object started (nothing when its start failed before starting anything)."""
         if self.state is None:
             return
         stop_node(self.folder, self.state, self._unshare)
@@ -342,30 +355,30 @@ def stop_node(folder: Path, state: State, unshare: subprocess.Popen | None = Non
     """SIGTERM to the supervisor, which stops the servers, ends the namespace's other processes and removes
     the cgroups; SIGKILL to unshare (and so to all of it) when that takes too long. Then the reaper's
     cleanup, whether or not it is still there to do it."""
-    if state.supervisor and processes.alive(state.supervisor):
+
+    def unshare_runs() -> bool:
+        if unshare is not None:
+            unshare.poll()  # collects its exit: a zombie would still hold its pid
+        return state.alive(state.unshare)
+
+    if state.alive(state.supervisor):
         os.kill(state.supervisor, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-    while state.unshare and processes.alive(state.unshare) and time.monotonic() < deadline:
-        if unshare is not None:
-            unshare.poll()
+    while unshare_runs() and time.monotonic() < deadline:
         time.sleep(0.1)
-    if state.unshare and processes.alive(state.unshare):
+    if unshare_runs():
         os.kill(state.unshare, signal.SIGKILL)
-        while processes.alive(state.unshare):
-            if unshare is not None:
-                unshare.poll()
+        while unshare_runs():
             time.sleep(0.1)
-    if unshare is not None:
-        unshare.wait()
-    clean_up(folder, state)
-    if state.reaper and processes.alive(state.reaper):
+    clean_up(state)
+    if state.alive(state.reaper):
         processes.terminate([state.reaper], 10)
     State.path(folder).unlink(missing_ok=True)
 
 
 def running(folder: Path) -> bool:
     state = State.load(folder)
-    return state is not None and bool(state.supervisor) and processes.alive(state.supervisor)
+    return state is not None and state.alive(state.supervisor)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -148,8 +148,7 @@ class InsideNode:
     def start(self) -> None:
         cluster = self.cluster
         cluster.start()
-        for obj in cfg.SET_UP_OBJECTS:
-            self.api.apply(obj)
+        self.apply_set_up_objects()
         self.write_configs()
         env = self.env()
         insecure = ControlPlane.insecure_tls()
@@ -178,6 +177,19 @@ class InsideNode:
             insecure,
             lambda: self.api.get(default_account) is not None,
         )
+
+    def apply_set_up_objects(self) -> None:
+        """Right after the API server is ready, kube-system may not exist yet: retried for a while."""
+        deadline = time.monotonic() + 30
+        for obj in cfg.SET_UP_OBJECTS:
+            while True:
+                try:
+                    self.api.apply(obj)
+                    break
+                except KubeApiError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
 
     def node_ready(self) -> bool:
         node = self.api.get(f"/api/v1/nodes/{NODE_NAME}")
@@ -249,10 +261,17 @@ def reap_orphans(managed: set[int], block_until_none: bool = False) -> bool:
         os.waitpid(info.si_pid, 0)
 
 
+class Stop(Exception):
+    """SIGTERM: stop the node (as PID 1, the supervisor gets no signal it has no handler for)."""
+
+
+def stop_requested(*_: object) -> None:
+    raise Stop
+
+
 def serve(node: InsideNode) -> int:
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    while not stopping:
+    """Until SIGTERM (Stop) or a server's end: 1 then, with its log's tail in the supervisor's."""
+    while True:
         dead = node.dead()
         if dead:
             for name in dead:
@@ -260,7 +279,6 @@ def serve(node: InsideNode) -> int:
             return 1
         reap_orphans({process.pid for process in node.cluster.processes.values()})
         time.sleep(0.5)
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,25 +291,30 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if os.getpid() != 1:
         parser.error("runs as PID 1 of the node's namespaces (devtools/node.py starts it)")
+    signal.signal(signal.SIGTERM, stop_requested)
     begin = time.monotonic()
     node: InsideNode | None = None
+    code = 0
     try:
         set_up_mounts()
         set_up_network()
         create_cgroups(args.cgroup)
         node = InsideNode(args.dir, args.bin, args.cgroup, args.sandbox, args.image)
         node.start()
+        print(json.dumps({"ready": True, "started_in": round(time.monotonic() - begin, 1)}), flush=True)
+        code = serve(node)
+    except Stop:
+        pass
     except (NodeStartError, ControlPlaneError, KubeApiError, OSError) as err:
         print(json.dumps({"error": str(err)}), flush=True)
+        code = 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if node is not None:
             node.stop()
         else:
             end_the_rest()
             remove_cgroups(args.cgroup)
-        return 1
-    print(json.dumps({"ready": True, "started_in": round(time.monotonic() - begin, 1)}), flush=True)
-    code = serve(node)
-    node.stop()
     return code
 
 

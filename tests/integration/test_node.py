@@ -198,8 +198,18 @@ def test_kubectl_exec_and_a_host_forwarder_reach_a_running_pod(node, node_images
     assert kubectl(node, "-n", NAMESPACE, "exec", "web", "--", "cat", "/www/index.html").stdout == "served\n"
 
     port = node.forward(f"web.{NAMESPACE}.svc.cluster.local", 8080)
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=10) as response:
-        assert response.read() == b"served\n"
+    served: list[bytes] = []
+
+    def fetched() -> bool:  # the Service's EndpointSlice reaches CoreDNS shortly after the pod is Ready
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=10) as response:
+                served.append(response.read())
+        except OSError:
+            return False
+        return True
+
+    wait_for(fetched, timeout=30)
+    assert served == [b"served\n"]
 
 
 def host_traces(folder: Path, cgroup: str) -> dict[str, list[str]]:
