@@ -23,21 +23,13 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from stack_bench import toolchain_bin  # noqa: E402
+
 from devtools import processes  # noqa: E402
 from devtools.node import Node, default_images  # noqa: E402
 from toolchain import cli, pins, stamps  # noqa: E402
 
 NODE_PIECES = ("control-plane", "etcd", "kubelet", "containerd", "runc", "cni", "coredns")
-
-
-def toolchain_bin() -> Path:
-    out = subprocess.run(
-        ["python3", str(REPO_ROOT / "toolchain" / "pulumi_toolchain.py"), "--print-bin"],
-        stdout=subprocess.PIPE,
-        text=True,
-        check=True,
-    ).stdout
-    return Path(out.strip().splitlines()[-1])
 
 
 def build_figures() -> None:
