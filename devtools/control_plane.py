@@ -154,6 +154,15 @@ def apiserver_args(pki: ControlPlanePki, folder: Path, layout: Layout) -> list[s
         f"--proxy-client-cert-file={pki.front_proxy_client.cert}",
         f"--proxy-client-key-file={pki.front_proxy_client.key}",
         *layout.apiserver_extra,
+        # With a node: its kubelet's API (logs, exec) authenticates the API server by this certificate.
+        *(
+            []
+            if loopback_only
+            else [
+                f"--kubelet-client-certificate={pki.apiserver_kubelet_client.cert}",
+                f"--kubelet-client-key={pki.apiserver_kubelet_client.key}",
+            ]
+        ),
     ]
 
 

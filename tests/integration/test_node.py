@@ -84,7 +84,7 @@ def test_the_node_is_ready_with_the_built_versions(node):
     ready = {c["type"]: c["status"] for c in status["conditions"]}["Ready"]
     assert ready == "True"
     info = status["nodeInfo"]
-    assert (info["kubeletVersion"], info["containerRuntimeVersion"]) == ("v1.34.3", "containerd://v2.2.9")
+    assert (info["kubeletVersion"], info["containerRuntimeVersion"]) == ("v1.34.3", "containerd://2.2.9")
     assert status["addresses"][0] == {"type": "InternalIP", "address": "10.244.0.1"}
 
 
