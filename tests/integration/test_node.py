@@ -222,10 +222,10 @@ STARTER = textwrap.dedent("""
     from pathlib import Path
     from devtools.node import Image, Node
     folder, bin_dir, pause, busybox = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
-    node = Node(folder, bin_dir, Image(pause["ref"], Path(pause["archive"]))).start()
+    node = Node(folder, bin_dir, Image(pause["ref"], Path(pause["archive"])), [Path(sys.argv[5])]).start()
     pod = ["run", "sleeper", "--image", busybox, "--image-pull-policy=Never", "--", "sleep", "600"]
     subprocess.run([node.kubectl, *pod], check=True, capture_output=True)
-    subprocess.run([node.kubectl, "wait", "--for=condition=Ready", "pod/sleeper", "--timeout=90s"], check=True)
+    subprocess.run([node.kubectl, "wait", "--for=condition=Ready", "pod/sleeper", "--timeout=90s"], check=True, capture_output=True)
     print(json.dumps({"pids": node.pids(), "cgroup": node.state.cgroup}), flush=True)
     {ending}
 """)
@@ -249,6 +249,7 @@ def test_nothing_of_the_node_outlives_its_starter(tmp_path, toolchain_bin, node_
             str(toolchain_bin),
             json.dumps({"ref": pause.ref, "archive": str(pause.archive)}),
             node_images["busybox"].ref,
+            str(node_images["busybox"].archive),
         ],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
