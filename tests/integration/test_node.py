@@ -225,7 +225,8 @@ STARTER = textwrap.dedent("""
     node = Node(folder, bin_dir, Image(pause["ref"], Path(pause["archive"])), [Path(sys.argv[5])]).start()
     pod = ["run", "sleeper", "--image", busybox, "--image-pull-policy=Never", "--", "sleep", "600"]
     subprocess.run([node.kubectl, *pod], check=True, capture_output=True)
-    subprocess.run([node.kubectl, "wait", "--for=condition=Ready", "pod/sleeper", "--timeout=90s"], check=True, capture_output=True)
+    wait = ["wait", "--for=condition=Ready", "pod/sleeper", "--timeout=90s"]
+    subprocess.run([node.kubectl, *wait], check=True, capture_output=True)
     print(json.dumps({"pids": node.pids(), "cgroup": node.state.cgroup}), flush=True)
     {ending}
 """)
