@@ -49,6 +49,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from devtools.embedded_pg import EmbeddedPostgres  # noqa: E402
 from devtools.net import free_port  # noqa: E402
 from devtools.project_copy import copy_project  # noqa: E402
+from toolchain import plugins  # noqa: E402
 
 STACK = "local"
 CONFIG_PREFIX = "datasurface-yellow:"
@@ -171,16 +172,13 @@ def pulumi_env(work: Path, bin_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "PULUMI_ACCESS_TOKEN")}
     env.update(
         {
-            "PATH": f"{bin_dir}{os.pathsep}{env['PATH']}",
             "PULUMI_HOME": str(work / "pulumi-home"),
             "PULUMI_BACKEND_URL": f"file://{work / 'state'}",
             "PULUMI_CONFIG_PASSPHRASE": (REPO_ROOT / "config" / "local.passphrase").read_text().strip(),
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         }
     )
     (work / "state").mkdir(parents=True, exist_ok=True)
-    return env
+    return plugins.pulumi_env(bin_dir, env)
 
 
 @dataclass

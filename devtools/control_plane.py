@@ -11,6 +11,10 @@ killed:
     with ControlPlane(folder, bin_dir) as cluster:
         run kubectl --kubeconfig cluster.kubeconfig ...
 
+The one-node cluster (devtools/node.py) runs the same three servers inside its namespaces, with a
+`Layout` of its own (fixed ports, the API server on every address of its network namespace, the Node
+authorizer).
+
 For people, a command that leaves the control plane running (state in <folder>, kept across restarts):
 
     BIN="$(python3 toolchain/pulumi_toolchain.py --print-bin)"
@@ -31,6 +35,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from devtools import processes
@@ -48,7 +54,7 @@ class ControlPlaneError(RuntimeError):
     pass
 
 
-def _die_with_parent() -> None:
+def exit_with_parent() -> None:
     """In the child before exec: the kernel kills it when the process that started it dies."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -84,6 +90,29 @@ def kubeconfig(server: str, ca: Path, client: Pair, user: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where the servers listen, and what the API server adds for a cluster with a node."""
+
+    etcd_port: int
+    etcd_peer_port: int
+    apiserver_port: int
+    controller_manager_port: int
+    apiserver_bind: str = "127.0.0.1"
+    advertise_address: str = "127.0.0.1"
+    apiserver_extra: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def on_loopback(cls) -> Layout:
+        """Free ports on the host's 127.0.0.1, chosen together (two servers never get the same one)."""
+        etcd, etcd_peer, apiserver, controller_manager = free_ports(4)
+        return cls(etcd, etcd_peer, apiserver, controller_manager)
+
+    @property
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.apiserver_port}"
+
+
 def etcd_args(data_dir: Path, client_port: int, peer_port: int) -> list[str]:
     client, peer = f"http://127.0.0.1:{client_port}", f"http://127.0.0.1:{peer_port}"
     return [
@@ -99,23 +128,24 @@ def etcd_args(data_dir: Path, client_port: int, peer_port: int) -> list[str]:
     ]
 
 
-def apiserver_args(pki: ControlPlanePki, folder: Path, etcd_port: int, port: int) -> list[str]:
+def apiserver_args(pki: ControlPlanePki, folder: Path, layout: Layout) -> list[str]:
+    loopback_only = layout.advertise_address == "127.0.0.1"
     return [
-        f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-        "--bind-address=127.0.0.1",
-        f"--secure-port={port}",
-        "--advertise-address=127.0.0.1",
+        f"--etcd-servers=http://127.0.0.1:{layout.etcd_port}",
+        f"--bind-address={layout.apiserver_bind}",
+        f"--secure-port={layout.apiserver_port}",
+        f"--advertise-address={layout.advertise_address}",
         f"--cert-dir={folder / 'apiserver-certs'}",
         f"--tls-cert-file={pki.server.cert}",
         f"--tls-private-key-file={pki.server.key}",
         f"--client-ca-file={pki.ca.cert}",
-        "--authorization-mode=RBAC",
+        "--authorization-mode=RBAC" if loopback_only else "--authorization-mode=Node,RBAC",
         "--service-account-issuer=https://kubernetes.default.svc",
         f"--service-account-key-file={pki.service_account_pub}",
         f"--service-account-signing-key-file={pki.service_account_key}",
         f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
         # Otherwise it refuses 127.0.0.1 as the endpoint of the `kubernetes` Service.
-        "--endpoint-reconciler-type=none",
+        *(["--endpoint-reconciler-type=none"] if loopback_only else []),
         f"--requestheader-client-ca-file={pki.front_proxy_ca.cert}",
         "--requestheader-allowed-names=front-proxy-client",
         "--requestheader-username-headers=X-Remote-User",
@@ -123,6 +153,16 @@ def apiserver_args(pki: ControlPlanePki, folder: Path, etcd_port: int, port: int
         "--requestheader-extra-headers-prefix=X-Remote-Extra-",
         f"--proxy-client-cert-file={pki.front_proxy_client.cert}",
         f"--proxy-client-key-file={pki.front_proxy_client.key}",
+        *layout.apiserver_extra,
+        # With a node: its kubelet's API (logs, exec) authenticates the API server by this certificate.
+        *(
+            []
+            if loopback_only
+            else [
+                f"--kubelet-client-certificate={pki.apiserver_kubelet_client.cert}",
+                f"--kubelet-client-key={pki.apiserver_kubelet_client.key}",
+            ]
+        ),
     ]
 
 
@@ -145,13 +185,31 @@ def controller_manager_args(pki: ControlPlanePki, folder: Path, port: int) -> li
 class ControlPlane:
     """etcd, kube-apiserver and kube-controller-manager with their state and logs in `folder`."""
 
-    def __init__(self, folder: Path, bin_dir: Path, *, die_with_parent: bool = True):
+    def __init__(
+        self, folder: Path, bin_dir: Path, *, die_with_parent: bool = True, layout: Layout | None = None
+    ) -> None:
         self.folder = folder.resolve()
         self.bin_dir = bin_dir
         self.die_with_parent = die_with_parent
+        self.fixed_layout = layout
+        self.layout: Layout | None = layout
         self.processes: dict[str, subprocess.Popen] = {}
-        self.ports: dict[str, int] = {}
         self.started_in: float | None = None
+
+    @property
+    def ports(self) -> dict[str, int]:
+        layout = self._layout()
+        return {
+            "etcd": layout.etcd_port,
+            "etcd-peer": layout.etcd_peer_port,
+            "apiserver": layout.apiserver_port,
+            "controller-manager": layout.controller_manager_port,
+        }
+
+    def _layout(self) -> Layout:
+        if self.layout is None:
+            raise ControlPlaneError("the control plane is not started")
+        return self.layout
 
     @property
     def kubeconfig(self) -> Path:
@@ -159,7 +217,7 @@ class ControlPlane:
 
     @property
     def server(self) -> str:
-        return f"https://127.0.0.1:{self.ports['apiserver']}"
+        return self._layout().server
 
     def __enter__(self) -> ControlPlane:
         try:
@@ -175,23 +233,22 @@ class ControlPlane:
         begin = time.monotonic()
         pki = ensure_pki(self.folder / "pki")
         (self.folder / "logs").mkdir(parents=True, exist_ok=True)
-        names = ("etcd", "etcd-peer", "apiserver", "controller-manager")
-        self.ports = dict(zip(names, free_ports(len(names)), strict=True))
+        self.layout = self.fixed_layout or Layout.on_loopback()
         self.kubeconfig.write_text(kubeconfig(self.server, pki.ca.cert, pki.admin, "yellow-admin"))
         (self.folder / "controller-manager.kubeconfig").write_text(
             kubeconfig(self.server, pki.ca.cert, pki.controller_manager, "system:kube-controller-manager")
         )
 
         self._spawn("etcd", etcd_args(self.folder / "etcd-data", self.ports["etcd"], self.ports["etcd-peer"]))
-        self._wait("etcd", f"http://127.0.0.1:{self.ports['etcd']}/health", None)
+        self.wait("etcd", f"http://127.0.0.1:{self.ports['etcd']}/health", None)
         self.start_apiserver()
         self._spawn(
             "kube-controller-manager", controller_manager_args(pki, self.folder, self.ports["controller-manager"])
         )
-        self._wait(
+        self.wait(
             "kube-controller-manager",
             f"https://127.0.0.1:{self.ports['controller-manager']}/healthz",
-            self._insecure_tls(),
+            self.insecure_tls(),
         )
         self.started_in = time.monotonic() - begin
         return self
@@ -199,42 +256,51 @@ class ControlPlane:
     def start_apiserver(self) -> None:
         """Starts kube-apiserver on its port (again, after stop_apiserver) and waits until it is ready."""
         pki = ensure_pki(self.folder / "pki")
-        self._spawn("kube-apiserver", apiserver_args(pki, self.folder, self.ports["etcd"], self.ports["apiserver"]))
-        self._wait("kube-apiserver", f"{self.server}/readyz", self._client_tls(pki))
+        self._spawn("kube-apiserver", apiserver_args(pki, self.folder, self._layout()))
+        self.wait("kube-apiserver", f"{self.server}/readyz", self.client_tls(pki))
 
     def stop_apiserver(self) -> None:
         """Stops kube-apiserver alone, as an outage of the cluster's endpoint; etcd keeps the state."""
         stop_process(self.processes.pop("kube-apiserver").pid)
 
     def _spawn(self, name: str, args: list[str]) -> None:
-        binary = self.bin_dir / name
+        self.spawn(name, self.bin_dir / name, args)
+
+    def spawn(self, name: str, binary: Path, args: list[str], env: dict[str, str] | None = None) -> None:
+        """Starts a server of the cluster, its output in logs/<name>.log; stop() ends it with the others."""
         if not binary.exists():
             raise ControlPlaneError(f"{binary} not found: build it with python3 toolchain/pulumi_toolchain.py")
         log = (self.folder / "logs" / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             [str(binary), *args],
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent if self.die_with_parent else None,
+            preexec_fn=exit_with_parent if self.die_with_parent else None,
         )
         log.close()
 
-    def _client_tls(self, pki: ControlPlanePki) -> ssl.SSLContext:
+    @staticmethod
+    def client_tls(pki: ControlPlanePki) -> ssl.SSLContext:
+        """TLS as the admin, verifying the API server against the cluster's CA."""
         context = ssl.create_default_context(cafile=str(pki.ca.cert))
         context.load_cert_chain(str(pki.admin.cert), str(pki.admin.key))
         return context
 
     @staticmethod
-    def _insecure_tls() -> ssl.SSLContext:
-        # The controller-manager serves /healthz with a certificate it generates for itself.
+    def insecure_tls() -> ssl.SSLContext:
+        """For /healthz of the servers that serve it with a certificate they generate for themselves."""
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         return context
 
-    def _wait(self, name: str, url: str, context: ssl.SSLContext | None) -> None:
+    def wait(
+        self, name: str, url: str, context: ssl.SSLContext | None, until: Callable[[], bool] | None = None
+    ) -> None:
+        """Until `url` answers 200 (and `until()` holds), failing when the process exits meanwhile."""
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         last_error = ""
         while time.monotonic() < deadline:
@@ -243,7 +309,7 @@ class ControlPlane:
                 raise ControlPlaneError(f"{name} exited with {code} while starting:\n{self.log_tail(name)}")
             try:
                 with urllib.request.urlopen(url, timeout=5, context=context) as response:
-                    if response.status == 200:
+                    if response.status == 200 and (until is None or until()):
                         return
             except OSError as err:
                 last_error = str(err)

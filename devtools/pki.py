@@ -2,7 +2,9 @@
 
 One cluster CA signs the API server's serving certificate and the client certificates; a second CA signs
 the front-proxy client (the API server's request-header authentication); one key pair signs and verifies
-service-account tokens. Files that exist are kept, so a restarted control plane keeps its identity.
+service-account tokens. The one-node cluster (devtools/node.py) adds its node's identity, the API server's
+client certificate for the kubelet, the scheduler's and CoreDNS's. Files that exist are kept, so a restarted
+control plane keeps its identity.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from cryptography.x509.oid import NameOID
 
 VALIDITY = datetime.timedelta(days=3650)
 SERVICE_IP = "10.0.0.1"  # first address of the service range the API server is given
-SERVER_NAMES = ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc")
+SERVER_NAMES = (
+    "localhost",
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+)
+NODE_NAME = "yellow-node"  # the one-node cluster's node
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,10 @@ class ControlPlanePki:
     front_proxy_client: Pair
     service_account_key: Path
     service_account_pub: Path
+    kubelet: Pair  # the node's identity, system:node:<name> in system:nodes (the Node authorizer's)
+    apiserver_kubelet_client: Pair  # the API server to the kubelet (logs, exec)
+    scheduler: Pair
+    coredns: Pair  # system:coredns, bound to the role the node's set-up declares
 
 
 def _name(common_name: str, organization: str | None = None) -> x509.Name:
@@ -113,6 +126,10 @@ def ensure_pki(folder: Path) -> ControlPlanePki:
         front_proxy_client=pair("front-proxy-client"),
         service_account_key=folder / "sa.key",
         service_account_pub=folder / "sa.pub",
+        kubelet=pair("kubelet"),
+        apiserver_kubelet_client=pair("apiserver-kubelet-client"),
+        scheduler=pair("scheduler"),
+        coredns=pair("coredns"),
     )
     client, server = x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH, x509.oid.ExtendedKeyUsageOID.SERVER_AUTH
     _issue(pki.ca, _name("yellow-local-ca"), None, ca=True)
@@ -125,6 +142,10 @@ def ensure_pki(folder: Path) -> ControlPlanePki:
     # service accounts (which need token signing round trips): system:masters keeps it simple.
     _issue(pki.controller_manager, _name("system:kube-controller-manager", "system:masters"), pki.ca, usage=client)
     _issue(pki.front_proxy_client, _name("front-proxy-client"), pki.front_proxy_ca, usage=client)
+    _issue(pki.kubelet, _name(f"system:node:{NODE_NAME}", "system:nodes"), pki.ca, usage=client)
+    _issue(pki.apiserver_kubelet_client, _name("kube-apiserver-kubelet-client", "system:masters"), pki.ca, usage=client)
+    _issue(pki.scheduler, _name("system:kube-scheduler"), pki.ca, usage=client)
+    _issue(pki.coredns, _name("system:coredns"), pki.ca, usage=client)
     if not pki.service_account_key.exists():
         key = _write_key(pki.service_account_key)
         pki.service_account_pub.write_bytes(

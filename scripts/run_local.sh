@@ -28,13 +28,14 @@ if [ "$ACTION" = "up" ] || [ "$ACTION" = "airflow" ]; then
   # when present).
   bash scripts/setup_airflow_env.sh >&2
 fi
-PULUMI_BIN="$(python3 toolchain/pulumi_toolchain.py --print-bin)"
-export PATH="$PULUMI_BIN:$PATH"
 mkdir -p .local/pulumi-state
 export PULUMI_BACKEND_URL="file://$REPO_ROOT/.local/pulumi-state"
 # The local stack's secrets only protect a throwaway database on 127.0.0.1; its passphrase is committed.
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-$(cat config/local.passphrase)}"
-export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+# The toolchain on PATH, and its provider plugins in the Pulumi home's plugin cache.
+TOOLCHAIN_ENV="$(python3 toolchain/pulumi_toolchain.py --print-env)"
+eval "$TOOLCHAIN_ENV"
+PULUMI_BIN="$(python3 toolchain/pulumi_toolchain.py --print-bin)"
 KUBE_DIR=.local/kube
 
 if [ "$ACTION" = "stop" ]; then

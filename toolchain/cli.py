@@ -1,12 +1,14 @@
 """Builds the Pulumi toolchain this project needs (CLI, Python language host, provider plugins) and a local
-Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager: no kubelet) from Go modules
-fetched through the Go module proxy, into a cache folder outside the repository, and prints the bin folder
-to put on PATH. Nothing else is downloaded: no get.pulumi.com, no GitHub releases.
+one-node Kubernetes cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet,
+containerd, runc, the CNI plugins, CoreDNS) from Go modules fetched through the Go module proxy, into a
+cache folder outside the repository, and prints the bin folder to put on PATH. Nothing else is downloaded:
+no get.pulumi.com, no GitHub releases (runc's build installs Debian's libseccomp-dev when it is missing).
 
 Usage (python3 is the system's: this runs before any virtualenv exists):
   python3 toolchain/pulumi_toolchain.py              build what is missing; last stdout line is PULUMI_BIN=<dir>
   python3 toolchain/pulumi_toolchain.py --print-bin  same, but stdout is only <dir>
-  python3 toolchain/pulumi_toolchain.py --print-env  same, but stdout is shell exports, for eval "$(...)"
+  python3 toolchain/pulumi_toolchain.py --print-env  same, but stdout is shell exports, for eval "$(...)", and
+                                     the provider plugins are installed into $PULUMI_HOME's plugin cache
   python3 toolchain/pulumi_toolchain.py --status     show what is built (no build, no network)
   python3 toolchain/pulumi_toolchain.py --check-vendor
                                      check the source archives' sha256 (no build, no network)
@@ -17,7 +19,9 @@ Usage (python3 is the system's: this runs before any virtualenv exists):
 Progress goes to stderr; per-piece build logs are kept in $PULUMI_TOOLCHAIN_HOME/logs. A second run with
 everything built only reads stamp files: it takes well under a second and does no network. Failed pieces
 (e.g. a module version the proxy does not serve) and fallbacks are remembered and reported in one warning
-line until --retry is given or the pinned versions change. Concurrent runs wait for each other's build.
+line until --retry is given or the pinned versions change; a piece that failed because a source archive was
+missing is built as soon as the archive is there. Concurrent runs wait for each other's build. Builds run
+niced.
 
 Environment:
   PULUMI_TOOLCHAIN_HOME   cache folder (default: $HOME/.cache/yellow-pulumi-toolchain); bin/ is inside it
@@ -33,14 +37,18 @@ Environment:
 
 Variables exported by --print-env:
   PATH (bin folder first), PULUMI_SKIP_UPDATE_CHECK=true, PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true,
+  PULUMI_IGNORE_AMBIENT_PLUGINS=true,
   PULUMI_BACKEND_URL (kept if set; default file://$PULUMI_TOOLCHAIN_HOME/state, a local file backend),
   PULUMI_CONFIG_PASSPHRASE (kept if set; default empty passphrase for the passphrase secrets provider).
-The plugins are found on PATH (pulumi-resource-<name> next to the CLI), so nothing is downloaded at run
-time; use `pulumi install --no-plugins` (a plain `pulumi install` still tries to download the plugins).
+The provider plugins are kept in $PULUMI_TOOLCHAIN_HOME/plugins, off PATH, and installed into the plugin
+cache of the Pulumi home (`pulumi plugin install resource <name> <version> --file <binary>`), so nothing is
+downloaded at run time and no run warns about a plugin from PATH; use `pulumi install --no-plugins` (a
+plain `pulumi install` still tries to download the plugins). From Python: toolchain.plugins.pulumi_env.
 
 Needs (only when something must be built): go (>= the go directive of the pulumi modules, 1.26.6 for
-v3.274.1) and git (applies the postgresql provider's patch). A cold build takes ~18 min on 2 cores,
-~4 GB RAM (linker), ~4.5 GB of module cache and ~10 GB of Go build cache; the cache folder holds ~600 MB.
+v3.274.1), git (applies the postgresql provider's patch) and a C compiler (runc). A cold build of the
+Pulumi pieces takes ~18 min on 2 cores and the cluster's ~15 min more, ~4 GB RAM (linker), ~5 GB of module
+cache and ~12 GB of Go build cache; the cache folder holds ~900 MB.
 toolchain/README.md says where each piece comes from; --status shows what is built.
 """
 
@@ -60,7 +68,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolchain import pins, stamps, vendor
+from toolchain import pins, plugins, stamps, vendor
 from toolchain.gomod import BuildError, Go
 from toolchain.output import emit, fmt_secs, log_line, summary, warn_line
 from toolchain.pieces import BUILDERS, Context
@@ -151,17 +159,56 @@ def executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
 
+def outputs_of(settings: Settings, piece: pins.Piece) -> list[Path]:
+    return [settings.home / piece.folder / name for name in piece.outputs]
+
+
+def size_of(settings: Settings, piece: pins.Piece) -> int | None:
+    """The outputs' size in bytes; None when one is missing."""
+    paths = outputs_of(settings, piece)
+    return sum(p.stat().st_size for p in paths) if all(p.is_file() for p in paths) else None
+
+
+def link_from_bin(settings: Settings, piece: pins.Piece) -> None:
+    """Toolchains before plugins/ kept the provider plugins in bin/: a home built by one gets them hard-linked
+    into plugins/ rather than rebuilt. bin/ keeps its copies for checkouts of those versions, which may share
+    the home; PULUMI_IGNORE_AMBIENT_PLUGINS (toolchain/plugins.py) keeps Pulumi from taking them."""
+    if piece.folder == pins.BIN:
+        return
+    old = [settings.bin_dir / name for name in piece.outputs]
+    new = outputs_of(settings, piece)
+    if all(executable(path) for path in old) and not all(executable(path) for path in new):
+        new[0].parent.mkdir(parents=True, exist_ok=True)
+        for source, dest in zip(old, new, strict=True):
+            dest.unlink(missing_ok=True)
+            os.link(source, dest)
+        log(f"{piece.name}: linked {' '.join(piece.outputs)} from {settings.bin_dir} into {new[0].parent}")
+
+
+def still_unusable(settings: Settings, stamp: stamps.Stamp) -> bool:
+    """Whether an archive the stamp's failed build lacked is still missing or wrong."""
+    archives = {archive.name: archive for archive in pins.ARCHIVES}
+    return any(
+        name not in archives or vendor.problem(settings.vendor_dir, archives[name]) for name in stamp.missing.split()
+    )
+
+
 def build_piece(settings: Settings, piece: pins.Piece, go_env: Mapping[str, str]) -> tuple[bool, str]:
     """Builds one piece and writes its stamp: (built, message)."""
     log_path = settings.logs / f"{piece.name}.log"
     log(f"{piece.name}: building (log: {log_path})")
     start = time.monotonic()
+    out_dir = settings.home / piece.folder
+    out_dir.mkdir(parents=True, exist_ok=True)
+    missing = ""
     with log_path.open("w") as out:
         go = Go(go_env, settings.jobs, settings.work / ".probe", out)
-        ctx = Context(settings.bin_dir, settings.work, settings.vendor_dir, settings.cli_fallbacks, go, out)
+        ctx = Context(out_dir, settings.work, settings.vendor_dir, settings.cli_fallbacks, go, out)
         try:
             version, message = BUILDERS[piece.name](ctx)
             ok = True
+        except vendor.ArchiveUnusable as exc:
+            ok, version, message, missing = False, "", str(exc), exc.archive.name
         except BuildError as exc:
             ok, version, message = False, "", str(exc)
         except Exception:
@@ -174,9 +221,8 @@ def build_piece(settings: Settings, piece: pins.Piece, go_env: Mapping[str, str]
         if message:
             warn(f"{piece.name}: {message}")
         return True, message
-    stamps.write(
-        settings.stamps, piece.name, stamps.Stamp(piece.key, "failed", "", str(secs), message or f"see {log_path}")
-    )
+    failed = stamps.Stamp(piece.key, "failed", "", str(secs), message or f"see {log_path}", missing)
+    stamps.write(settings.stamps, piece.name, failed)
     warn(f"{piece.name}: FAILED after {fmt_secs(secs)}: {message or 'see log'}")
     if "failed" in (message or "failed"):
         with log_path.open(errors="replace") as f:
@@ -193,9 +239,11 @@ def build_missing(
     deviations: list[str] = []
     failed: list[str] = []
     for piece in pins.pieces(settings.cli_fallbacks):
+        link_from_bin(settings, piece)
         stamp = stamps.read(settings.stamps, piece.name)
-        present = all(executable(settings.bin_dir / name) for name in piece.outputs)
-        decision = stamps.decide(stamp, piece.key, present, retry, rebuild)
+        present = all(executable(path) for path in outputs_of(settings, piece))
+        missing_now = bool(stamp.missing) and still_unusable(settings, stamp)
+        decision = stamps.decide(stamp, piece.key, present, retry, rebuild, missing_now)
         if decision is stamps.Decision.DEVIATES:
             deviations.append(piece.name)
         elif decision is stamps.Decision.FAILED:
@@ -243,8 +291,9 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ,
         return 1 if bad else 0
 
     if args.mode == "status":
-        for name in pins.PIECE_NAMES:
-            print("\n".join(stamps.status_lines(name, stamps.read(settings.stamps, name))))
+        for piece in pins.pieces(settings.cli_fallbacks):
+            stamp = stamps.read(settings.stamps, piece.name)
+            print("\n".join(stamps.status_lines(piece.name, stamp, size_of(settings, piece))))
         print(f"bin: {settings.bin_dir}")
         return 0
 
@@ -273,5 +322,11 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ,
         note = summary(deviations, failed, prog)
         if note:
             warn(note)
+        if args.mode == "print-env":
+            try:
+                plugins.install(settings.bin_dir, environ)
+            except plugins.PluginInstallError as exc:
+                warn(str(exc))
+                return 1
         sys.stdout.write(emit(args.mode, settings.bin_dir, settings.home))
     return 0

@@ -59,6 +59,17 @@ def required_version(gomod: Mapping[str, Any], module: str) -> str:
     return ""
 
 
+# Builds yield to the rest of the machine (tests, other people's work): every command of a build runs niced.
+NICE = ("nice", "-n", "10")
+
+
+def build_args(jobs: str, target: str, output: Path, ldflags: str, tags: str = "") -> list[str]:
+    args = ["go", "build", "-p", jobs, "-trimpath", "-ldflags", ldflags, "-o", str(output)]
+    if tags:
+        args += ["-tags", tags]
+    return [*args, target]
+
+
 class Go:
     """Runs go for one piece: output to its log, in a scratch folder when no module is involved."""
 
@@ -71,7 +82,9 @@ class Go:
     def run(self, args: list[str], cwd: Path, failure: str = "", extra_env: Mapping[str, str] | None = None) -> None:
         self.log.flush()
         env = {**self.env, **(extra_env or {})}
-        completed = subprocess.run(args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+        completed = subprocess.run(
+            [*NICE, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log
+        )
         if completed.returncode != 0:
             raise BuildError(failure or f"{' '.join(args[:3])} failed")
 
@@ -105,9 +118,17 @@ class Go:
         if flags:
             self.run(["go", "mod", "edit", *flags], cwd=folder)
 
-    def build(self, folder: Path, target: str, output: Path, ldflags: str, failure: str = "go build failed") -> None:
-        args = ["go", "build", "-p", self.jobs, "-trimpath", "-ldflags", ldflags, "-o", str(output), target]
-        self.run(args, cwd=folder, failure=failure)
+    def build(
+        self,
+        folder: Path,
+        target: str,
+        output: Path,
+        ldflags: str,
+        failure: str = "go build failed",
+        tags: str = "",
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.run(build_args(self.jobs, target, output, ldflags, tags), cwd=folder, failure=failure, extra_env=extra_env)
 
     def new_wrapper(self, folder: Path, module: str, version: str, copy_replaces_from: Path) -> None:
         """A module in `folder` that requires module@version, with the module's own non-local replaces: its

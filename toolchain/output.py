@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from toolchain.plugins import PULUMI_FLAGS
+
 
 def log_line(message: str) -> str:
     return f"[pulumi-toolchain {time.strftime('%H:%M:%S')}] {message}"
@@ -26,9 +28,8 @@ def emit(mode: str, bin_dir: Path | str, home: Path) -> str:
     if mode == "print-env":
         return (
             f'export PATH="{bin_dir}:$PATH"\n'
-            "export PULUMI_SKIP_UPDATE_CHECK=true\n"
-            "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true\n"
-            f'export PULUMI_BACKEND_URL="${{PULUMI_BACKEND_URL:-file://{home}/state}}"\n'
+            + "".join(f"export {name}={value}\n" for name, value in PULUMI_FLAGS.items())
+            + f'export PULUMI_BACKEND_URL="${{PULUMI_BACKEND_URL:-file://{home}/state}}"\n'
             'export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"\n'
         )
     return f"PULUMI_BIN={bin_dir}\n"

@@ -1,6 +1,6 @@
 """How each piece is built. A builder writes its progress to the piece's log, installs its outputs into the
-bin folder and returns (version, message): a message says how the piece differs from the pins. A step that
-fails raises BuildError."""
+piece's folder and returns (version, message): a message says how the piece differs from the pins. A step
+that fails raises BuildError."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from toolchain import pins, vendor
+from toolchain import debian, pins, vendor
 from toolchain.gomod import BuildError, Go, local_replaces, required_version
 from toolchain.output import log_line, warn_line
 
@@ -22,7 +22,7 @@ VERSION_LDFLAG = "-s -w -X {pkg}.Version={version}"
 
 @dataclass
 class Context:
-    bin_dir: Path
+    out_dir: Path  # the piece's folder (pins.Piece.folder)
     work: Path
     vendor_dir: Path
     cli_fallbacks: str
@@ -42,12 +42,12 @@ class Context:
         return folder
 
     def install(self, built: Path, name: str) -> None:
-        """Moves a built file into the bin folder, replacing the old one in one step."""
+        """Moves a built file into the piece's folder, replacing the old one in one step."""
         built.chmod(0o755)
-        os.replace(built, self.bin_dir / name)
+        os.replace(built, self.out_dir / name)
 
     def install_copy(self, source: Path) -> None:
-        tmp = self.bin_dir / f".{source.name}.tmp"
+        tmp = self.out_dir / f".{source.name}.tmp"
         shutil.copyfile(source, tmp)
         self.install(tmp, source.name)
 
@@ -259,17 +259,28 @@ def wrapper_for(
     ctx.go.edit(folder, *edits)
 
 
-def build_control_plane(ctx: Context) -> tuple[str, str]:
-    # The staging modules k8s.io/kubernetes replaces with ./staging/src/... are served as v0.<minor>.<patch>.
-    folder = ctx.work / "control-plane"
+def build_kubernetes_commands(ctx: Context, piece: str, commands: Sequence[str]) -> tuple[str, str]:
+    """Commands of k8s.io/kubernetes. Every piece built this way has the same wrapper module (its staging
+    modules, which it replaces with ./staging/src/..., swapped for the served v0.<minor>.<patch>), so the
+    packages they share are compiled once and come from the Go build cache afterwards."""
+    folder = ctx.work / piece
     v = f"v{pins.KUBE_VERSION}"
     wrapper_for(ctx, folder, "k8s.io/kubernetes", v, lambda old, _: pins.kube_staging_version(old))
-    for cmd in ("kube-apiserver", "kube-controller-manager"):
-        ctx.log(f"control-plane: building k8s.io/kubernetes/cmd/{cmd} {v}")
+    for cmd in commands:
+        ctx.log(f"{piece}: building k8s.io/kubernetes/cmd/{cmd} {v}")
         target = f"k8s.io/kubernetes/cmd/{cmd}"
         ctx.go.build(folder, target, folder / cmd, pins.kube_version_ldflags(), f"go build of {cmd} failed")
         ctx.install(folder / cmd, cmd)
+    shutil.rmtree(folder)
     return v, ""
+
+
+def build_control_plane(ctx: Context) -> tuple[str, str]:
+    return build_kubernetes_commands(ctx, "control-plane", ("kube-apiserver", "kube-controller-manager"))
+
+
+def build_kubelet(ctx: Context) -> tuple[str, str]:
+    return build_kubernetes_commands(ctx, "kubelet", ("kubelet", "kube-scheduler"))
 
 
 def build_etcd(ctx: Context) -> tuple[str, str]:
@@ -284,6 +295,66 @@ def build_etcd(ctx: Context) -> tuple[str, str]:
     return v, ""
 
 
+def build_module_commands(
+    ctx: Context,
+    piece: str,
+    module: str,
+    version: str,
+    commands: dict[str, str],
+    ldflags: str,
+    tags: str = "",
+    extra_env: dict[str, str] | None = None,
+) -> tuple[str, str]:
+    """Builds each command (output name -> package of `module`) of module@version through a wrapper module
+    that requires it, with its own non-local replaces (the module has no local ones)."""
+    folder, v = ctx.work / piece, f"v{version}"
+    wrapper_for(ctx, folder, module, v, lambda old, _: None)
+    for name, package in commands.items():
+        target = f"{module}/{package}".rstrip("/")
+        ctx.log(f"{piece}: building {target} {v}" + (f" (tags: {tags})" if tags else ""))
+        ctx.go.build(folder, target, folder / name, ldflags, f"go build of {name} failed", tags, extra_env)
+        ctx.install(folder / name, name)
+    shutil.rmtree(folder)
+    return v, ""
+
+
+def build_containerd(ctx: Context) -> tuple[str, str]:
+    # No btrfs, devmapper or zfs snapshotters: they need cgo and C headers, and the node uses overlayfs.
+    module = pins.CONTAINERD_MODULE
+    commands = {name: f"cmd/{name}" for name in ("containerd", "containerd-shim-runc-v2", "ctr")}
+    ldflags = f"-s -w -X {module}/version.Version=v{pins.CONTAINERD_VERSION}"
+    return build_module_commands(
+        ctx, "containerd", module, pins.CONTAINERD_VERSION, commands, ldflags, "no_btrfs no_devmapper no_zfs"
+    )
+
+
+def build_runc(ctx: Context) -> tuple[str, str]:
+    # runc needs cgo (its nsenter part is C) and, for seccomp filters, libseccomp's headers.
+    debian.ensure_packages(ctx.log, pins.RUNC_DEBIAN_PACKAGES)
+    ldflags = f"-s -w -X main.version={pins.RUNC_VERSION}"
+    return build_module_commands(
+        ctx,
+        "runc",
+        pins.RUNC_MODULE,
+        pins.RUNC_VERSION,
+        {"runc": ""},
+        ldflags,
+        "seccomp urfave_cli_no_docs",
+        {"CGO_ENABLED": "1"},
+    )
+
+
+def build_cni(ctx: Context) -> tuple[str, str]:
+    module = pins.CNI_MODULE
+    ldflags = f"-s -w -X {module}/pkg/utils/buildversion.BuildVersion=v{pins.CNI_PLUGINS_VERSION}"
+    return build_module_commands(ctx, "cni", module, pins.CNI_PLUGINS_VERSION, pins.CNI_PACKAGES, ldflags)
+
+
+def build_coredns(ctx: Context) -> tuple[str, str]:
+    # The module's main package with its default plugin set (core/plugin/zplugin.go), kubernetes included.
+    return build_module_commands(ctx, "coredns", pins.COREDNS_MODULE, pins.COREDNS_VERSION, {"coredns": ""}, "-s -w")
+
+
 BUILDERS: dict[str, Callable[[Context], tuple[str, str]]] = {
     "cli": build_cli,
     "python": build_python,
@@ -291,4 +362,9 @@ BUILDERS: dict[str, Callable[[Context], tuple[str, str]]] = {
     "postgresql": build_postgresql,
     "control-plane": build_control_plane,
     "etcd": build_etcd,
+    "kubelet": build_kubelet,
+    "containerd": build_containerd,
+    "runc": build_runc,
+    "cni": build_cni,
+    "coredns": build_coredns,
 }

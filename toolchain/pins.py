@@ -12,6 +12,11 @@ POSTGRESQL_VERSION = "3.16.2"
 LANGHOST_VERSION = "3.259.0"
 KUBE_VERSION = "1.34.3"  # k8s.io/kubernetes; its staging modules are served as v0.34.3
 ETCD_VERSION = "3.6.4"  # go.etcd.io/etcd/server/v3, the version Kubernetes 1.34 pins
+# The node's pieces: versions the Go module proxy serves and this machine's kind has run a node with.
+CONTAINERD_VERSION = "2.2.9"  # github.com/containerd/containerd/v2
+RUNC_VERSION = "1.5.3"  # github.com/opencontainers/runc
+CNI_PLUGINS_VERSION = "1.10.0"  # github.com/containernetworking/plugins
+COREDNS_VERSION = "1.14.7"  # github.com/coredns/coredns, its default plugin set (kubernetes included)
 
 
 @dataclass(frozen=True)
@@ -55,15 +60,42 @@ K8S_MODULE = "github.com/pulumi/pulumi-kubernetes/provider/v4"
 K8S_SDK_MODULE = "github.com/pulumi/pulumi-kubernetes/sdk/v4"
 PG_MODULE = "github.com/pulumi/pulumi-postgresql/provider/v3"
 
-# Without these the toolchain cannot run a program; the control plane's pieces only serve some tests.
+CONTAINERD_MODULE = "github.com/containerd/containerd/v2"
+RUNC_MODULE = "github.com/opencontainers/runc"
+CNI_MODULE = "github.com/containernetworking/plugins"
+COREDNS_MODULE = "github.com/coredns/coredns"
+# Debian packages a build needs, each with a file that tells whether it is installed.
+RUNC_DEBIAN_PACKAGES = {"libseccomp-dev": "/usr/include/seccomp.h"}
+
+# Without these the toolchain cannot run a program; the cluster's pieces only serve some tests.
 ESSENTIAL = ("cli", "python", "kubernetes", "postgresql")
+
+# Folders of the toolchain home. bin/ is what goes on PATH: the CLI with its bundled language host (as the
+# official download has them) and the cluster's programs. The provider plugins are kept out of PATH, in
+# plugins/, and installed into a Pulumi home's plugin cache (toolchain/plugins.py): a plugin Pulumi finds on
+# PATH earns a warning on every run. The CNI plugins have names such as `bridge` (also iproute2's): bin/cni/.
+BIN = "bin"
+PLUGINS = "plugins"
+CNI = "bin/cni"
+
+
+# The provider plugins' pieces; each installs pulumi-resource-<piece name>.
+PROVIDER_PIECES = ("kubernetes", "postgresql")
+# Where each CNI plugin's main package lives in github.com/containernetworking/plugins.
+CNI_PACKAGES = {
+    "bridge": "plugins/main/bridge",
+    "host-local": "plugins/ipam/host-local",
+    "loopback": "plugins/main/loopback",
+}
+CNI_PLUGINS = tuple(CNI_PACKAGES)
 
 
 @dataclass(frozen=True)
 class Piece:
     name: str
     key: str  # the stamp's key: a change rebuilds the piece
-    outputs: tuple[str, ...]  # files in the bin folder
+    outputs: tuple[str, ...]  # files in `folder`
+    folder: str = BIN  # of the toolchain home
 
 
 def pieces(cli_fallbacks: str) -> tuple[Piece, ...]:
@@ -80,14 +112,25 @@ def pieces(cli_fallbacks: str) -> tuple[Piece, ...]:
             "kubernetes",
             f"{r} kubernetes v{KUBERNETES_VERSION} {KUBERNETES_FALLBACKS} {KUBERNETES_SDK_FALLBACK}",
             ("pulumi-resource-kubernetes",),
+            PLUGINS,
         ),
         Piece(
             "postgresql",
             f"{r} postgresql v{POSTGRESQL_VERSION} {POSTGRESQL_ARCHIVE.sha256} {PG_UPSTREAM_ARCHIVE.sha256}",
             ("pulumi-resource-postgresql",),
+            PLUGINS,
         ),
         Piece("control-plane", f"{r} control-plane v{KUBE_VERSION}", ("kube-apiserver", "kube-controller-manager")),
         Piece("etcd", f"{r} etcd v{ETCD_VERSION}", ("etcd",)),
+        Piece("kubelet", f"{r} kubelet v{KUBE_VERSION}", ("kubelet", "kube-scheduler")),
+        Piece(
+            "containerd",
+            f"{r} containerd v{CONTAINERD_VERSION}",
+            ("containerd", "containerd-shim-runc-v2", "ctr"),
+        ),
+        Piece("runc", f"{r} runc v{RUNC_VERSION} seccomp", ("runc",)),
+        Piece("cni", f"{r} cni v{CNI_PLUGINS_VERSION}", CNI_PLUGINS, CNI),
+        Piece("coredns", f"{r} coredns v{COREDNS_VERSION}", ("coredns",)),
     )
 
 

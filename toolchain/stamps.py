@@ -1,7 +1,8 @@
 """Stamp files: what each piece was built from, and how that went.
 
 A stamp is a file stamps/<piece> of key=, status=ok|failed, version=, seconds=, message= lines (the format
-the shell version of this tool wrote, so caches it built are reused as they are).
+the shell version of this tool wrote, so caches it built are reused as they are), and for a piece that failed
+for want of source archives, a missing= line naming them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-FIELDS = ("key", "status", "version", "seconds", "message")
+FIELDS = ("key", "status", "version", "seconds", "message", "missing")
+OPTIONAL = ("missing",)  # written only when set
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class Stamp:
     version: str = ""
     seconds: str = ""
     message: str = ""
+    missing: str = ""  # the archives (space-separated names) whose absence made the build fail
 
 
 def parse(text: str) -> Stamp:
@@ -34,7 +37,11 @@ def parse(text: str) -> Stamp:
 
 
 def render(stamp: Stamp) -> str:
-    return "".join(f"{name}={' '.join(getattr(stamp, name).splitlines())}\n" for name in FIELDS)
+    return "".join(
+        f"{name}={' '.join(getattr(stamp, name).splitlines())}\n"
+        for name in FIELDS
+        if name not in OPTIONAL or getattr(stamp, name)
+    )
 
 
 def read(folder: Path, piece: str) -> Stamp:
@@ -54,11 +61,15 @@ def write(folder: Path, piece: str, stamp: Stamp) -> None:
 class Decision(Enum):
     BUILT = "built"  # nothing to do
     DEVIATES = "deviates"  # built, from a fallback version: reported, rebuilt only with --retry
-    FAILED = "failed"  # failed before: reported, retried only with --retry
+    FAILED = "failed"  # failed before: reported, retried only with --retry (or once what it lacked is there)
     BUILD = "build"
 
 
-def decide(stamp: Stamp, key: str, outputs_present: bool, retry: bool, rebuild: bool) -> Decision:
+def decide(
+    stamp: Stamp, key: str, outputs_present: bool, retry: bool, rebuild: bool, missing_now: bool = True
+) -> Decision:
+    """missing_now: whether the archives a failed build lacked (stamp.missing) are still unusable; a failure
+    for want of an archive that is there now is not a failure to remember."""
     if rebuild or stamp.key != key:
         return Decision.BUILD
     if stamp.status == "ok" and outputs_present:
@@ -66,14 +77,15 @@ def decide(stamp: Stamp, key: str, outputs_present: bool, retry: bool, rebuild: 
             return Decision.BUILT
         if not retry:
             return Decision.DEVIATES
-    if stamp.status == "failed" and not retry:
+    if stamp.status == "failed" and not retry and not (stamp.missing and not missing_now):
         return Decision.FAILED
     return Decision.BUILD
 
 
-def status_lines(piece: str, stamp: Stamp) -> list[str]:
-    """The piece's lines of --status."""
-    lines = [f"{piece:<14} {stamp.status:<7} {stamp.seconds:>6}s  {stamp.version}"]
+def status_lines(piece: str, stamp: Stamp, size: int | None = None) -> list[str]:
+    """The piece's lines of --status; size: of its outputs, in bytes, when they are there."""
+    shown = f"{size / 1e6:7.1f} MB" if size is not None else " " * 10
+    lines = [f"{piece:<14} {stamp.status:<7} {stamp.seconds:>6}s {shown}  {stamp.version}"]
     if stamp.message:
         lines.append(" " * 25 + stamp.message)
     return lines

@@ -19,6 +19,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+class ArchiveUnusable(BuildError):
+    """The archive is not in the vendor folder or does not have its pinned sha256: the piece can be built once
+    it is there (the stamp remembers which archive was missing)."""
+
+    def __init__(self, message: str, archive: Archive) -> None:
+        super().__init__(message)
+        self.archive = archive
+
+
 def problem(vendor_dir: Path, archive: Archive) -> str:
     """Why the archive cannot be used ("" when it is in the vendor folder with its pinned sha256)."""
     path = vendor_dir / archive.name
@@ -37,7 +46,7 @@ def unpack(vendor_dir: Path, archive: Archive, dest: Path) -> None:
     """Checks the archive, then unpacks it into an emptied dest."""
     message = problem(vendor_dir, archive)
     if message:
-        raise BuildError(message)
+        raise ArchiveUnusable(message, archive)
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     try:

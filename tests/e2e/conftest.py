@@ -22,6 +22,7 @@ from devtools.embedded_pg import EmbeddedPostgres
 from devtools.net import free_port
 from devtools.project_copy import copy_project
 from tests.conftest import REPO_ROOT
+from toolchain import plugins
 
 LOCAL_PASSPHRASE_FILE = REPO_ROOT / "config" / "local.passphrase"
 
@@ -96,21 +97,19 @@ def _edit_streams_file(path: Path, edit) -> None:
 
 @pytest.fixture(scope="session")
 def pulumi_env(tmp_path_factory, toolchain_bin) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("pulumi-home")
+    """The CLI's environment: a Pulumi home of the session's own, with the toolchain's provider plugins in its
+    plugin cache."""
     env = dict(os.environ)
     env.update(
         {
-            "PATH": f"{toolchain_bin}{os.pathsep}{env['PATH']}",
-            "PULUMI_HOME": str(home),
+            "PULUMI_HOME": str(tmp_path_factory.mktemp("pulumi-home")),
             "PULUMI_BACKEND_URL": f"file://{tmp_path_factory.mktemp('pulumi-state')}",
             "PULUMI_CONFIG_PASSPHRASE": LOCAL_PASSPHRASE_FILE.read_text().strip(),
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
             "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
         }
     )
     env.pop("PULUMI_ACCESS_TOKEN", None)
-    return env
+    return plugins.pulumi_env(toolchain_bin, env)
 
 
 @pytest.fixture(scope="module")

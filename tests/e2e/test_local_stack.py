@@ -116,7 +116,9 @@ def test_preview_shows_the_login_password_only_as_a_secret(local_stack):
 
 def test_up_creates_the_rows_and_applies_the_objects(local_stack):
     project, server = local_stack
-    project.pulumi("up", "--yes", "--skip-preview")
+    up = project.pulumi("up", "--yes", "--skip-preview")
+    # Every plugin comes from the plugin cache or beside the CLI, none from PATH with a warning.
+    assert "from $PATH" not in up.output
     rows = table_rows(server)
     assert set(rows) == {"Store1", "Store2", "Store3"}
     assert rows["Store3"][1] == "disabled"

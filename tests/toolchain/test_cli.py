@@ -15,11 +15,16 @@ from toolchain import cli, pins, stamps
 ENTRY = REPO_ROOT / "toolchain" / "pulumi_toolchain.py"
 
 
+def piece(name: str) -> pins.Piece:
+    (found,) = [p for p in pins.pieces(pins.DEFAULT_CLI_FALLBACKS) if p.name == name]
+    return found
+
+
 def built_home(home: Path, **messages: str) -> Path:
     """A home where every piece is built, as a previous run leaves it."""
     for piece in pins.pieces(pins.DEFAULT_CLI_FALLBACKS):
         for name in piece.outputs:
-            output = home / "bin" / name
+            output = home / piece.folder / name
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text("#!/bin/sh\n")
             output.chmod(0o755)
@@ -77,6 +82,18 @@ def test_a_piece_built_from_a_fallback_is_reported_in_one_warning(tmp_path, empt
     )
 
 
+def test_a_home_that_kept_the_provider_plugins_in_bin_has_them_linked_into_plugins(tmp_path, empty_path):
+    home = built_home(tmp_path / "tc")
+    for name in ("pulumi-resource-kubernetes", "pulumi-resource-postgresql"):
+        (home / "plugins" / name).rename(home / "bin" / name)
+    result = run(home, "--print-bin", path=empty_path)
+    assert (result.returncode, result.stdout) == (0, f"{home / 'bin'}\n")
+    assert "kubernetes: linked pulumi-resource-kubernetes from" in result.stderr
+    for name in ("pulumi-resource-kubernetes", "pulumi-resource-postgresql"):
+        assert (home / "plugins" / name).samefile(home / "bin" / name)
+    assert run(home, "--print-bin", path=empty_path).stderr == ""
+
+
 def test_a_missing_output_is_rebuilt_which_needs_go(tmp_path, empty_path):
     home = built_home(tmp_path / "tc")
     (home / "bin" / "etcd").unlink()
@@ -87,14 +104,14 @@ def test_a_missing_output_is_rebuilt_which_needs_go(tmp_path, empty_path):
 
 def test_failed_pieces_are_remembered_and_an_essential_one_stops_the_run(tmp_path, empty_path):
     home = built_home(tmp_path / "tc")
-    etcd = pins.pieces(pins.DEFAULT_CLI_FALLBACKS)[-1]
+    etcd = piece("etcd")
     stamps.write(home / "stamps", "etcd", stamps.Stamp(etcd.key, "failed", "", "5", "go build of etcd failed"))
     result = run(home, "--print-bin", path=empty_path)
     assert result.returncode == 0
     assert "not built: etcd (details: " in result.stderr
     assert "retry: --retry)" in result.stderr
 
-    python = pins.pieces(pins.DEFAULT_CLI_FALLBACKS)[1]
+    python = piece("python")
     stamps.write(home / "stamps", "python", stamps.Stamp(python.key, "failed", "", "2", "go build failed"))
     result = run(home, "--print-bin", path=empty_path)
     assert (result.returncode, result.stdout) == (1, "")
@@ -104,18 +121,67 @@ def test_failed_pieces_are_remembered_and_an_essential_one_stops_the_run(tmp_pat
     ) in result.stderr
 
 
+def test_a_piece_that_failed_for_a_missing_archive_is_built_once_the_archive_is_there(tmp_path, empty_path):
+    home = built_home(tmp_path / "tc")
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+    postgresql = piece("postgresql")
+    failed = stamps.Stamp(
+        postgresql.key, "failed", "", "0", "source archive ... not found", "pulumi-postgresql-3.16.2.tar.gz"
+    )
+    stamps.write(home / "stamps", "postgresql", failed)
+    (home / "plugins" / "pulumi-resource-postgresql").unlink()
+
+    still_missing = run(home, "--print-bin", path=empty_path, PULUMI_TOOLCHAIN_VENDOR_DIR=str(vendor))
+    assert "the postgresql piece is missing (source archive ... not found)" in still_missing.stderr
+    assert "needs building" not in still_missing.stderr
+
+    (vendor / "pulumi-postgresql-3.16.2.tar.gz").write_bytes(b"not the pinned archive")
+    wrong = run(home, "--print-bin", path=empty_path, PULUMI_TOOLCHAIN_VENDOR_DIR=str(vendor))
+    assert "needs building" not in wrong.stderr
+
+    link_archives(vendor)
+    there = run(home, "--print-bin", path=empty_path, PULUMI_TOOLCHAIN_VENDOR_DIR=str(vendor))
+    assert (there.returncode, there.stdout) == (1, "")
+    assert "[pulumi-toolchain] WARNING: postgresql needs building but 'go' is not on PATH" in there.stderr
+
+
+def test_a_piece_that_failed_otherwise_waits_for_retry(tmp_path, empty_path):
+    home = built_home(tmp_path / "tc")
+    stamps.write(home / "stamps", "etcd", stamps.Stamp(piece("etcd").key, "failed", "", "5", "go build failed"))
+    (home / "bin" / "etcd").unlink()
+    assert "needs building" not in run(home, "--print-bin", path=empty_path).stderr
+    assert "etcd needs building" in run(home, "--print-bin", "--retry", path=empty_path).stderr
+
+
+def link_archives(vendor: Path) -> None:
+    """The pinned archives, from the vendor folder the toolchain uses by default."""
+    source = cli.settings_from({}).vendor_dir
+    for archive in pins.ARCHIVES:
+        assert (source / archive.name).is_file(), f"{archive.name} is not in {source}"
+        (vendor / archive.name).unlink(missing_ok=True)
+        (vendor / archive.name).symlink_to(source / archive.name)
+
+
 def test_status_shows_each_piece_and_builds_nothing(tmp_path, empty_path):
     home = built_home(tmp_path / "tc", kubernetes="built from a fallback")
     (home / "stamps" / "etcd").unlink()
+    (home / "bin" / "kubelet").write_bytes(b"k" * 2_500_000)
+    (home / "bin" / "cni" / "bridge").unlink()
     lines = run(home, "--status", path=empty_path).stdout.splitlines()
     assert lines == [
-        "cli            ok           3s  v1",
-        "python         ok           3s  v1",
-        "kubernetes     ok           3s  v1",
+        "cli            ok           3s     0.0 MB  v1",
+        "python         ok           3s     0.0 MB  v1",
+        "kubernetes     ok           3s     0.0 MB  v1",
         "                         built from a fallback",
-        "postgresql     ok           3s  v1",
-        "control-plane  ok           3s  v1",
-        "etcd" + " " * 25 + "s  ",
+        "postgresql     ok           3s     0.0 MB  v1",
+        "control-plane  ok           3s     0.0 MB  v1",
+        "etcd" + " " * 25 + "s     0.0 MB  ",
+        "kubelet        ok           3s     2.5 MB  v1",
+        "containerd     ok           3s     0.0 MB  v1",
+        "runc           ok           3s     0.0 MB  v1",
+        "cni            ok           3s             v1",
+        "coredns        ok           3s     0.0 MB  v1",
         f"bin: {home / 'bin'}",
     ]
     assert not run(tmp_path / "none", "--status", path=empty_path).stdout.startswith("cli            ok")

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+from pathlib import Path
 
 from toolchain import gomod
 
@@ -56,3 +59,28 @@ def test_a_version_the_proxy_does_not_serve_says_so():
 def test_other_errors_are_kept_on_one_line_and_short():
     assert gomod.download_result("", "go: malformed\n  module path\n") == ("", "go: malformed module path")
     assert gomod.download_result(json.dumps({"Error": "x " * 300}), "") == ("", ("x " * 200)[:400])
+
+
+def test_a_build_has_its_tags_when_it_needs_some():
+    assert gomod.build_args("2", "./cmd/x", Path("/o/x"), "-s -w") == [
+        "go",
+        "build",
+        "-p",
+        "2",
+        "-trimpath",
+        "-ldflags",
+        "-s -w",
+        "-o",
+        "/o/x",
+        "./cmd/x",
+    ]
+    assert gomod.build_args("2", "./cmd/x", Path("/o/x"), "-s", "seccomp")[-3:] == ["-tags", "seccomp", "./cmd/x"]
+
+
+def test_every_go_command_runs_niced(tmp_path):
+    log = (tmp_path / "log").open("w+")
+    go = gomod.Go(dict(os.environ), "2", tmp_path, log)
+    script = "import os, sys; print(os.nice(0) - int(sys.argv[1]))"
+    go.run([sys.executable, "-c", script, str(os.nice(0))], cwd=tmp_path)
+    log.seek(0)
+    assert log.read() == "10\n"

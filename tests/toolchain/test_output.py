@@ -16,6 +16,7 @@ def test_what_each_mode_prints():
         'export PATH="/cache/tc/bin:$PATH"',
         "export PULUMI_SKIP_UPDATE_CHECK=true",
         "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true",
+        "export PULUMI_IGNORE_AMBIENT_PLUGINS=true",
         'export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file:///cache/tc/state}"',
         'export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"',
     ]

@@ -12,33 +12,62 @@ EXISTING_KEYS = {
     "control-plane": "r1 control-plane v1.34.3",
     "etcd": "r1 etcd v3.6.4",
 }
+NODE_KEYS = {
+    "kubelet": "r1 kubelet v1.34.3",
+    "containerd": "r1 containerd v2.2.9",
+    "runc": "r1 runc v1.5.3 seccomp",
+    "cni": "r1 cni v1.10.0",
+    "coredns": "r1 coredns v1.14.7",
+}
 
 
 def test_the_keys_are_those_existing_caches_hold():
-    assert {p.name: p.key for p in pins.pieces(pins.DEFAULT_CLI_FALLBACKS)} == EXISTING_KEYS
+    assert {p.name: p.key for p in pins.pieces(pins.DEFAULT_CLI_FALLBACKS)} == EXISTING_KEYS | NODE_KEYS
 
 
 def test_other_cli_fallbacks_change_the_cli_key_alone():
     keys = {p.name: p.key for p in pins.pieces("v3.280.0")}
     assert keys["cli"] == "r1 cli v3.272.0 v3.280.0"
     assert {name: key for name, key in keys.items() if name != "cli"} == {
-        name: key for name, key in EXISTING_KEYS.items() if name != "cli"
+        name: key for name, key in (EXISTING_KEYS | NODE_KEYS).items() if name != "cli"
     }
 
 
 def test_the_pieces_and_what_they_install():
-    assert pins.PIECE_NAMES == ("cli", "python", "kubernetes", "postgresql", "control-plane", "etcd")
-    outputs = [name for piece in pins.pieces(pins.DEFAULT_CLI_FALLBACKS) for name in piece.outputs]
-    assert outputs == [
-        "pulumi",
-        "pulumi-language-python",
-        "pulumi-language-python-exec",
-        "pulumi-resource-pulumi-python",
-        "pulumi-resource-kubernetes",
-        "pulumi-resource-postgresql",
-        "kube-apiserver",
-        "kube-controller-manager",
+    assert pins.PIECE_NAMES == (
+        "cli",
+        "python",
+        "kubernetes",
+        "postgresql",
+        "control-plane",
         "etcd",
+        "kubelet",
+        "containerd",
+        "runc",
+        "cni",
+        "coredns",
+    )
+    outputs = [f"{piece.folder}/{name}" for piece in pins.pieces(pins.DEFAULT_CLI_FALLBACKS) for name in piece.outputs]
+    assert outputs == [
+        "bin/pulumi",
+        "bin/pulumi-language-python",
+        "bin/pulumi-language-python-exec",
+        "bin/pulumi-resource-pulumi-python",
+        "plugins/pulumi-resource-kubernetes",
+        "plugins/pulumi-resource-postgresql",
+        "bin/kube-apiserver",
+        "bin/kube-controller-manager",
+        "bin/etcd",
+        "bin/kubelet",
+        "bin/kube-scheduler",
+        "bin/containerd",
+        "bin/containerd-shim-runc-v2",
+        "bin/ctr",
+        "bin/runc",
+        "bin/cni/bridge",
+        "bin/cni/host-local",
+        "bin/cni/loopback",
+        "bin/coredns",
     ]
 
 

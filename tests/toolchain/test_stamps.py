@@ -63,11 +63,30 @@ def test_what_a_stamp_calls_for(stamp, present, retry, rebuild, expected):
 
 
 def test_status_lines():
-    assert stamps.status_lines("control-plane", Stamp(KEY, "ok", "v1.34.3", "263")) == [
-        "control-plane  ok         263s  v1.34.3"
+    assert stamps.status_lines("control-plane", Stamp(KEY, "ok", "v1.34.3", "263"), 207_400_000) == [
+        "control-plane  ok         263s   207.4 MB  v1.34.3"
     ]
     assert stamps.status_lines("cli", Stamp(KEY, "failed", "", "3", "no CLI version could be fetched")) == [
-        "cli            failed       3s  ",
+        "cli            failed       3s             ",
         "                         no CLI version could be fetched",
     ]
-    assert stamps.status_lines("etcd", Stamp()) == ["etcd" + " " * 25 + "s  "]
+    assert stamps.status_lines("etcd", Stamp()) == ["etcd" + " " * 25 + "s" + " " * 13]
+
+
+def test_a_failure_for_a_missing_archive_is_remembered_with_the_archive():
+    stamp = Stamp(KEY, "failed", "", "0", "source archive a.tar.gz not found", "a.tar.gz")
+    assert stamps.render(stamp).endswith("message=source archive a.tar.gz not found\nmissing=a.tar.gz\n")
+    assert stamps.parse(stamps.render(stamp)) == stamp
+    assert "missing=" not in stamps.render(Stamp(KEY, "failed", message="go build failed"))
+
+
+@pytest.mark.parametrize(
+    ("missing_now", "retry", "expected"),
+    [(True, False, Decision.FAILED), (False, False, Decision.BUILD), (True, True, Decision.BUILD)],
+)
+def test_a_piece_that_lacked_an_archive_is_built_once_it_is_there(missing_now, retry, expected):
+    stamp = Stamp(KEY, "failed", message="source archive a.tar.gz not found", missing="a.tar.gz")
+    assert stamps.decide(stamp, KEY, False, retry, False, missing_now) is expected
+    # Other failures wait for --retry whatever the archives are.
+    other = Stamp(KEY, "failed", message="go build failed")
+    assert stamps.decide(other, KEY, False, False, False, missing_now=False) is Decision.FAILED
