@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -23,11 +22,12 @@ def images_cache() -> Cache:
     return Cache(cli.home_from(os.environ))
 
 
-@pytest.fixture
-def run_image(images_cache: Cache, tmp_path: Path) -> RunImage:
+@pytest.fixture(scope="session")
+def run_image(images_cache: Cache, tmp_path_factory: pytest.TempPathFactory) -> RunImage:
     """run(stamp, args=None, user=None, files=None, **env): the image's entrypoint with args (default: its
-    command), unpacked once per test under tmp_path; `files` (path -> text) are written into it first, as a
-    runtime writes /etc/hosts."""
+    command), in its layers unpacked once per session (and again when the image changed); `files` (path ->
+    text) are written into it first, as a runtime writes /etc/hosts."""
+    tmp_path = tmp_path_factory.mktemp("unpacked")
 
     def run(
         stamp: ImageStamp,
@@ -36,7 +36,7 @@ def run_image(images_cache: Cache, tmp_path: Path) -> RunImage:
         files: dict[str, str] | None = None,
         **env: str,
     ) -> subprocess.CompletedProcess[str]:
-        root = tmp_path / stamp.name
+        root = tmp_path / stamp.manifest.removeprefix("sha256:")
         if not root.exists():
             unpacked.unpack(images_cache, stamp, root)
         for path, text in (files or {}).items():
