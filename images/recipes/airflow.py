@@ -17,10 +17,11 @@ from pathlib import Path
 
 from images import pins
 from images.build import IMAGES_DIR, Build, Outcome, finish, source_digest
-from images.cache import file_digest, key_of
+from images.cache import key_of
 from images.debian import base_layer
 from images.host import REPO_ROOT, chroot_script, unpack_layers, uv_binary
 from images.oci import Entry, ImageConfig, Layer, add_tree
+from toolchain.vendor import sha256_of as file_digest
 
 HOME = pins.AIRFLOW_USER_HOME
 VENV = f"{HOME}/.local"
