@@ -3,6 +3,7 @@ manifest and archive, rewritten only when the image's manifest changed."""
 
 from __future__ import annotations
 
+import hashlib
 import tarfile
 import time
 from collections.abc import Callable, Iterable
@@ -10,9 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from images import pins
-from images.cache import Cache, ImageStamp, file_digest, key_of
+from images.cache import Cache, ImageStamp, key_of
 from images.host import Runner
 from images.oci import Entry, ImageConfig, Layer, add_entries, assemble, write_archive
+from toolchain.vendor import sha256_of as file_digest
 
 IMAGES_DIR = Path(__file__).resolve().parent
 
@@ -57,7 +59,18 @@ class Build:
         items = list(entries)
         key = key_of(
             "entries",
-            [(e.path, e.data.hex() if e.data else None, e.mode, e.uid, e.gid, e.link) for e in items],
+            [
+                (
+                    e.path,
+                    hashlib.sha256(e.data).hexdigest() if e.data is not None else None,
+                    e.mode,
+                    e.uid,
+                    e.gid,
+                    e.link,
+                )
+                for e in items
+            ],
+            source_digest("oci.py"),
             *key_parts,
         )
         return self.layer(key, lambda tar: add_entries(tar, items, pins.EPOCH), what)

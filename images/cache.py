@@ -23,14 +23,6 @@ def key_of(*parts: Any) -> str:
     return hashlib.sha256(canonical_json(list(parts))).hexdigest()
 
 
-def file_digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            sha.update(chunk)
-    return sha.hexdigest()
-
-
 @dataclass(frozen=True)
 class ImageStamp:
     name: str

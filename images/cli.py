@@ -12,7 +12,7 @@ IMAGE is one of: pause, busybox, airflow, smoke-job (default: all).
 
 A second run with nothing changed makes no layer and writes no archive (well under a second, but for the
 airflow image's hash of its requirements). Progress goes to stderr; each image's build log is
-$YELLOW_IMAGES_HOME/logs/<image>.log. Concurrent runs wait for each other.
+$YELLOW_IMAGES_HOME/logs/<image>.log. Concurrent builds of one image wait for each other.
 
 Environment:
   YELLOW_IMAGES_HOME   cache folder (default: $HOME/.cache/yellow-images): blobs, layer records, stamps,
@@ -35,15 +35,16 @@ from pathlib import Path
 from images import pins
 from images.build import Build, Outcome
 from images.cache import Cache, ImageStamp
-from images.host import BuildError, Runner
+from images.host import BuildError, Runner, locked
 from images.oci import Layer
-from images.recipes import busybox, pause
-from toolchain.cli import exclusive
+from images.recipes import airflow, busybox, pause, smoke_job
 from toolchain.output import fmt_secs
 
 RECIPES: dict[str, Callable[[Build], Outcome]] = {
     "pause": pause.build,
     "busybox": busybox.build,
+    "airflow": airflow.build,
+    "smoke-job": smoke_job.build,
 }
 
 
@@ -71,25 +72,25 @@ def ensure(
     cache.logs.mkdir(parents=True, exist_ok=True)
     stamps: dict[str, ImageStamp] = {}
     names = list(RECIPES) if names is None else names
-    with exclusive(home / ".lock"):
-        for name in names:
-            log_path = cache.logs / f"{name}.log"
+    for name in names:
+        log_path = cache.logs / f"{name}.log"
+        # One lock per image: builds of one image wait for each other, other images go on.
+        with locked(home / "locks" / f"{name}.lock", name), log_path.open("a") as out:
             start = time.monotonic()
-            with log_path.open("a") as out:
-                out.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} {name}\n")
-                build = Build(cache, name, Runner(out, environ))
-                try:
-                    outcome = RECIPES[name](build)
-                except BuildError as err:
-                    raise BuildError(f"image {name}: {err} (log: {log_path})") from None
-            stamp = outcome.stamp
-            if build.made or outcome.built:
-                secs = int(time.monotonic() - start)
-                log(
-                    f"{name}: {stamp.ref} built in {fmt_secs(secs)} ({_mib(stamp.size)} compressed, "
-                    f"{_mib(stamp.unpacked)} unpacked; {build.made} layer(s) made)"
-                )
-            stamps[name] = stamp
+            out.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} {name}\n")
+            build = Build(cache, name, Runner(out, environ))
+            try:
+                outcome = RECIPES[name](build)
+            except BuildError as err:
+                raise BuildError(f"image {name}: {err} (log: {log_path})") from None
+        stamp = outcome.stamp
+        if build.made or outcome.built:
+            secs = int(time.monotonic() - start)
+            log(
+                f"{name}: {stamp.ref} built in {fmt_secs(secs)} ({_mib(stamp.size)} compressed, "
+                f"{_mib(stamp.unpacked)} unpacked; {build.made} layer(s) made)"
+            )
+        stamps[name] = stamp
     return stamps
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
-from collections.abc import Sequence
+import tarfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from images import pins
+from images.build import Build, source_digest
+from images.cache import key_of
 from images.host import BuildError, Runner, ensure_debian_packages
+from images.oci import Layer, add_tree
 
 # Documentation, manuals and translations stay out of the images; the copyright files stay in.
 DPKG_OPTIONS = (
@@ -19,6 +24,8 @@ DPKG_OPTIONS = (
     "path-exclude=/usr/share/locale/*",
     "path-exclude=/usr/share/lintian/*",
 )
+# mmdebstrap's own hooks for a merged /usr with usr-is-merged: without them apt picks usrmerge, and perl with it.
+MERGED_USR_HOOKS = "/usr/share/mmdebstrap/hooks/merged-usr"
 # What a build leaves that no container needs, or that differs from one build to the next.
 PRUNED = (
     "var/cache/apt",
@@ -67,7 +74,7 @@ def bootstrap(runner: Runner, target: Path, packages: Sequence[str], hooks: Sequ
     target.parent.mkdir(parents=True, exist_ok=True)
     argv = [
         "nice", "-n", "10", "mmdebstrap", "--mode=root", "--variant=essential", "--format=directory",
-        "--quiet", f"--include={','.join(packages)}", "--aptopt=Acquire::Languages \"none\"",
+        f"--include={','.join(packages)}", "--aptopt=Acquire::Languages \"none\"", f"--hook-dir={MERGED_USR_HOOKS}",
         *(f"--dpkgopt={option}" for option in DPKG_OPTIONS),
         *(f"--customize-hook={hook}" for hook in hooks),
         pins.DEBIAN_SUITE, str(target), *pins.DEBIAN_MIRRORS,
@@ -101,3 +108,26 @@ def compile_python_hook(paths: Sequence[str]) -> str:
         "find" + "".join(f' "$1{p}"' for p in paths) + " -name __pycache__ -type d -prune -exec rm -rf {} + ; "
         'chroot "$1" python3 -m compileall -q -j 1 --invalidation-mode unchecked-hash ' + " ".join(paths)
     )
+
+
+NOT_IN_LAYERS = frozenset({"dev", "proc", "sys"})  # the runtime mounts its own
+SYSTEM_PYTHON = ("/usr/lib/python3.11", "/usr/lib/python3/dist-packages")
+
+
+def base_layer(b: Build, packages: Sequence[str], customize: Callable[[Path], None]) -> Layer:
+    """A layer of a whole Debian root file system: `packages` installed, Python byte-compiled, then
+    `customize` run on the folder. Keyed by the suite, mirrors, packages, mmdebstrap's version and the code
+    that makes it (not by the mirror's state: `--rebuild` takes Debian's updates in)."""
+    root = b.work / "debian"
+    key = key_of(
+        "debian", pins.DEBIAN_SUITE, pins.DEBIAN_MIRRORS, list(packages), mmdebstrap_identity(b.runner),
+        inspect.getsource(customize), source_digest("oci.py", "debian.py"),
+    )  # fmt: skip
+
+    def make(tar: tarfile.TarFile) -> None:
+        bootstrap(b.runner, root, packages, [compile_python_hook(SYSTEM_PYTHON)])
+        customize(root)
+        b.note(b.runner.output(["chroot", str(root), "dpkg-query", "-W", "-f=${Package}=${Version} "]).strip())
+        add_tree(tar, root, pins.EPOCH, skip_contents_of=NOT_IN_LAYERS)
+
+    return b.layer(key, make, f"Debian {pins.DEBIAN_SUITE} with {' '.join(packages)}")

@@ -3,12 +3,16 @@ builds need, and commands inside an unpacked root file system."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tarfile
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -28,7 +32,7 @@ class Runner:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
     def run(self, argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> None:
-        self.log.write(f"$ {shlex.join(argv)}\n")
+        self.log.write(f"[{time.strftime('%H:%M:%S')}] $ {shlex.join(argv)}\n")
         self.log.flush()
         completed = subprocess.run(
             list(argv),
@@ -62,6 +66,19 @@ class Runner:
         if not found:
             raise BuildError(f"'{program}' is not on PATH")
         return found
+
+
+@contextmanager
+def locked(lock_file: Path, what: str) -> Iterator[None]:
+    """Holds an exclusive lock on lock_file; says so on stderr when it has to wait for it."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"[images] waiting for another build of {what}", file=sys.stderr, flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        yield
 
 
 def debian_version(runner: Runner, package: str) -> str:

@@ -96,12 +96,16 @@ class BlobStore:
         """A layer from a function that adds the members to a tar: gzipped into the store, hashed on the way."""
         tmp = self.root / "blobs" / "tmp" / f"layer-{os.getpid()}"
         tmp.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("wb") as raw_out:
-            gz_hash = _HashingWriter(raw_out)
-            with gzip.GzipFile(filename="", mode="wb", fileobj=gz_hash, mtime=0, compresslevel=GZIP_LEVEL) as gz:
-                tar_hash = _HashingWriter(gz)
-                with tarfile.open(fileobj=tar_hash, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-                    write_tar(tar)
+        try:
+            with tmp.open("wb") as raw_out:
+                gz_hash = _HashingWriter(raw_out)
+                with gzip.GzipFile(filename="", mode="wb", fileobj=gz_hash, mtime=0, compresslevel=GZIP_LEVEL) as gz:
+                    tar_hash = _HashingWriter(gz)
+                    with tarfile.open(fileobj=tar_hash, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                        write_tar(tar)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         blob = Blob("sha256:" + gz_hash.sha.hexdigest(), gz_hash.size)
         final = self.path(blob.digest)
         final.parent.mkdir(parents=True, exist_ok=True)

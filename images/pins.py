@@ -34,7 +34,8 @@ AIRFLOW_REQUIREMENTS = "requirements/airflow.txt"
 AIRFLOW_UID = 50000
 AIRFLOW_USER_HOME = "/home/airflow"
 AIRFLOW_HOME = "/opt/airflow"
-AIRFLOW_DEBIAN_PACKAGES = ("python3", "dumb-init")
+# libstdc++6: greenlet's and others' extension modules link it.
+AIRFLOW_DEBIAN_PACKAGES = ("python3", "dumb-init", "libstdc++6")
 
 SMOKE_JOB_VERSION = "1"
 SMOKE_JOB_REF = f"{REPOSITORY}/deployment-smoke-job:{SMOKE_JOB_VERSION}"
