@@ -17,7 +17,7 @@ import yaml
 from components.factory_dag import factory_config
 from components.settings import SettingsError, parse_settings
 from factory.streams import valid_specs
-from tests.bad_input_matrix import ROWS, code, rows_of
+from tests.bad_input_matrix import ROWS, code, expanded, rows_of
 from tests.policy import resources as r
 from tests.policy.analyzer import policy_names, review
 from tests.program_harness import execute, prepare_run, valid_raw
@@ -48,13 +48,17 @@ def test_the_matrix_lists_every_step_and_unique_rows():
 
 @pytest.mark.parametrize("row", rows_of("settings validation"), ids=lambda row: row.id)
 def test_a_settings_row_stops_the_program_with_its_message(row):
-    overrides = yaml.safe_load(code(row.bad_input))
+    overrides = yaml.safe_load(expanded(code(row.bad_input)))
     assert isinstance(overrides, dict) and overrides, f"{row.id}: the input must be `key: value`"
     run = prepare_run(STACK, overrides)
     with pytest.raises(SettingsError) as caught:
         execute(run)
-    assert code(row.message) in caught.value.problems
+    assert expanded(code(row.message)) in caught.value.problems
     assert run.resources == [], f"{row.id}: resources were declared before the error"
+
+
+def test_a_repeated_value_in_a_row_is_written_out():
+    assert expanded('x: "<3 × [><3 × ]>", y: <1,000 × ab>') == 'x: "[[[]]]", y: ' + "ab" * 1000
 
 
 # --- policy: the pack over a stack holding the resources the row describes ----------------------
