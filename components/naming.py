@@ -10,6 +10,15 @@ import re
 from dataclasses import dataclass
 
 PLATFORMS = ("yellowlive", "yellowforensic")
+# The words that name a platform: its name and that name without the family's prefix.
+_PLATFORM_FAMILY = "yellow"
+
+
+def platform_words(platform: str) -> tuple[str, str]:
+    """The words that name `platform` in another platform's names: its name, and its short name as a part of
+    a compound name ('postgres_forensic' is forensic's credential name)."""
+    return platform, platform.removeprefix(_PLATFORM_FAMILY)
+
 
 _K8S_NAME_MAX = 63
 # Every pattern is used with fullmatch: `$` would accept a final newline ("postgres\n").

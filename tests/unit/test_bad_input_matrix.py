@@ -74,6 +74,11 @@ def _secret(string_data: dict[str, str]) -> list[r.Resource]:
     return r.stack(r.secret_part(string_data))
 
 
+def _rows(stream_key: str, **config) -> r.Resource:
+    """The dsg table with one seed row, its config `store_name: Store1` and `config`."""
+    return r.dsg_table_part({stream_key: r.seed_row({"store_name": "Store1", **config})})
+
+
 def _dag(source: str) -> list[r.Resource]:
     return r.stack(r.configmap_part({r.DAG_FILE: source}))
 
@@ -93,6 +98,26 @@ CRAFTED: dict[str, Callable[[], list[r.Resource]]] = {
     "P10": lambda: r.stack(r.configmap_part(name="yellowforensic-factory-dag")),
     "P11": lambda: r.stack(r.part(r.DSG_TABLE, r.dsg_table("yellowforensic_airflow_dsg"), "dsg-table")),
     "P12": lambda: [r.Resource(r.WORKLOAD_PATCH, "scheduler", r.patch())],
+    "P13": lambda: r.stack(r.secret_part(), _rows("Store1", source_dsn=f"postgresql://u:{r.PASSWORD}@pg/db")),
+    "P14": lambda: r.stack(_rows("Store1", token=r.ADMIN_PASSWORD)),
+    "P15": lambda: r.stack(
+        r.dsg_table_part(), r.part("postgresql:index/grant:Grant", {"role": "r", "comment": r.ADMIN_PASSWORD}, "g")
+    ),
+    "P16": lambda: r.stack(
+        r.secret_part({**r.credentials(), "password": "airflow", "postgres_PASSWORD": "airflow"}),
+        r.workload(r.patch(r.with_env("postgres_PASSWORD", {"value": "x"}))),
+    ),
+    "P17": lambda: r.stack(_rows("yellowforensic_replay")),
+    "P18": lambda: r.stack(_rows("YELLOWFORENSIC")),
+    "P19": lambda: r.stack(_rows("Store1", store_name="yellowforensic_store")),
+    "P20": lambda: r.stack(
+        r.secret_part(
+            {"username": "u", "password": "p", "postgres_forensic_USER": "u", "postgres_forensic_PASSWORD": "p"}
+        )
+    ),
+    "P21": lambda: r.stack(
+        r.part("postgresql:index/role:Role", {"name": "yellowforensic_airflow", "login": True}, "role")
+    ),
 }
 
 
