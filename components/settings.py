@@ -301,7 +301,12 @@ def parse_settings(raw: Mapping[str, Any], project_dir: Path = PROJECT_DIR) -> S
     factory_schedule = c.string("factorySchedule") or ""
     create_database = c.boolean("createDatabase")
     workloads = _parse_workloads(c)
-    streams, stream_problems = parse_streams(c.string_list("seedStreams"), c.string("streamsFile"), names, project_dir)
+    known_secrets = {key: value for key, value in secrets.items() if isinstance(value, str)}
+    if isinstance(writer_password, str):
+        known_secrets["writerDbPassword"] = writer_password
+    streams, stream_problems = parse_streams(
+        c.string_list("seedStreams"), c.string("streamsFile"), names, project_dir, known_secrets
+    )
     c.problems += stream_problems
     render_to = c.string("renderManifestsTo") or None
     kube_context = c.string("kubeContext") or None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -350,30 +351,70 @@ def _entry_problems(entry: Entry, stream_key: str) -> list[str]:
     return problems
 
 
-def check_entries(entries: list[Entry], names: PlatformNames | None) -> tuple[tuple[SeedStream, ...], list[str]]:
-    """The streams of all entries, in order, and every problem of every bad entry."""
+# Shorter secrets are not searched for in a stream: they would match by chance (the policy pack's bound too).
+MIN_SEARCHED_SECRET_LENGTH = 6
+NOT_SHOWN = "<not shown: it holds a secret>"
+
+
+def _secret_problem(entry: Entry, stream: SeedStream, secrets: Mapping[str, str]) -> str | None:
+    """Why a stream may not be written: it carries the value of a secret config key (its row is plain text in
+    the table and in the state). Neither the value nor the part holding it is shown."""
+    for key, value in secrets.items():
+        if len(value) < MIN_SEARCHED_SECRET_LENGTH:
+            continue
+        if value in stream.stream_key:
+            return problem(entry.where, NOT_SHOWN, f"the stream key holds the value of the secret {key}")
+        if value in stream.config_json or value in json.dumps(stream.config, sort_keys=True):
+            why = f"config of stream holds the value of the secret {key}; a stream's config is stored in plain text"
+            return problem(entry.where, stream.stream_key, why)
+    return None
+
+
+def check_entries(
+    entries: list[Entry], names: PlatformNames | None, secrets: Mapping[str, str] | None = None
+) -> tuple[tuple[SeedStream, ...], list[str]]:
+    """The streams of all entries, in order, and every problem of every bad entry. `secrets` (config key to
+    value) may appear in none of them."""
     streams: list[SeedStream] = []
     problems: list[str] = []
     first_at: dict[str, str] = {}
     for entry in entries:
         key_problem = _stream_key_problem(entry, names, first_at)
         if key_problem:
-            problems.append(key_problem)
+            problems.append(key_problem if not _holds_any(key_problem, secrets) else _hidden_entry(entry))
             continue
         stream_key = entry.item["stream_key"]
         first_at[stream_key] = entry.where
         entry_problems = _entry_problems(entry, stream_key)
         if entry_problems:
-            problems += entry_problems
+            problems += [p if not _holds_any(p, secrets) else _hidden_entry(entry) for p in entry_problems]
             continue
-        streams.append(SeedStream(stream_key, entry.item.get("status", "active"), entry.item["config"]))
+        stream = SeedStream(stream_key, entry.item.get("status", "active"), entry.item["config"])
+        secret_problem = _secret_problem(entry, stream, secrets or {})
+        if secret_problem:
+            problems.append(secret_problem)
+            continue
+        streams.append(stream)
     return tuple(streams), problems
 
 
+def _holds_any(text: str, secrets: Mapping[str, str] | None) -> bool:
+    return any(len(v) >= MIN_SEARCHED_SECRET_LENGTH and v in text for v in (secrets or {}).values())
+
+
+def _hidden_entry(entry: Entry) -> str:
+    return problem(entry.where, NOT_SHOWN, "is refused; its problem would show the value of a secret config key")
+
+
 def parse_streams(
-    inline: list[str], streams_file: str | None, names: PlatformNames | None, project_dir: Path
+    inline: list[str],
+    streams_file: str | None,
+    names: PlatformNames | None,
+    project_dir: Path,
+    secrets: Mapping[str, str] | None = None,
 ) -> tuple[tuple[SeedStream, ...], list[str]]:
-    """The seed streams of both sources, inline ones first, and every problem found in either."""
+    """The seed streams of both sources, inline ones first, and every problem found in either; no stream may
+    carry one of `secrets` (config key to value)."""
     entries, problems = inline_entries(inline)
     if streams_file:
         document, file_problem = read_streams_file(streams_file, project_dir)
@@ -382,5 +423,5 @@ def parse_streams(
         more, deep = file_entries(streams_file, document)
         entries += more
         problems += deep
-    streams, entry_problems = check_entries(entries, names)
+    streams, entry_problems = check_entries(entries, names, secrets)
     return streams, problems + entry_problems

@@ -333,3 +333,41 @@ def test_a_bad_writer_role_is_refused_without_printing_its_password(changes, exp
     problems = problems_of(valid_raw(**changes))
     assert any(p.startswith(expected) for p in problems), problems
     assert not any("S3cr3t-writer" in p for p in problems)
+
+
+SECRET = "Long-Enough-Secret-42"
+
+
+@pytest.mark.parametrize("key", ["mergeDbPassword", "adminPassword"])
+def test_a_seed_stream_carrying_a_secret_is_refused_before_anything_and_the_secret_not_shown(key):
+    dsn = f"postgresql://u:{SECRET}@pg/db"
+    streams = [stream(stream_key="Store1", config={"store_name": "Store1", "source_dsn": dsn})]
+    problems = problems_of(valid_raw(seedStreams=streams, **{key: SECRET}))
+    assert problems == [
+        f"datasurface-yellow:seedStreams[0] = 'Store1': config of stream holds the value of the secret {key}; a "
+        "stream's config is stored in plain text"
+    ]
+
+
+def test_a_stream_key_carrying_a_secret_is_refused_without_showing_the_key():
+    streams = [stream(stream_key=f"Store_{SECRET}", config={"store_name": "Store1"})]
+    problems = problems_of(valid_raw(seedStreams=streams, adminPassword=SECRET))
+    assert problems == [
+        "datasurface-yellow:seedStreams[0] = '<not shown: it holds a secret>': the stream key holds the value of the "
+        "secret adminPassword"
+    ]
+    assert not any(SECRET in p for p in problems)
+
+
+def test_a_bad_stream_whose_problem_would_show_a_secret_is_refused_without_it():
+    streams = [stream(stream_key="Store1", status=SECRET, config={"store_name": "Store1"})]
+    problems = problems_of(valid_raw(seedStreams=streams, mergeDbPassword=SECRET))
+    assert problems == [
+        "datasurface-yellow:seedStreams[0] = '<not shown: it holds a secret>': is refused; its problem would show "
+        "the value of a secret config key"
+    ]
+
+
+def test_a_short_secret_is_not_searched_for_in_streams():
+    streams = [stream(stream_key="Store1", config={"store_name": "Store1"})]
+    assert parse_settings(valid_raw(seedStreams=streams, mergeDbPassword="Store")).streams
