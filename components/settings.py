@@ -24,7 +24,7 @@ from components.naming import (
     to_k8s_name,
 )
 from components.project_file import DEFAULTS, PROJECT, PROJECT_DIR, SECRET_KEYS, PlainText
-from components.streams import SeedStream, parse_streams
+from components.streams import SeedStream, parse_streams, without_secrets
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 SSL_MODES = ("disable", "require", "verify-ca", "verify-full")
@@ -313,7 +313,7 @@ def parse_settings(raw: Mapping[str, Any], project_dir: Path = PROJECT_DIR) -> S
 
     # platform and namespace are required, so neither is None once no problem was found.
     if c.problems or platform is None or namespace is None:
-        raise SettingsError(c.problems)
+        raise SettingsError(without_secrets(c.problems, known_secrets))
 
     return Settings(
         platform=platform,

@@ -406,6 +406,22 @@ def _hidden_entry(entry: Entry) -> str:
     return problem(entry.where, NOT_SHOWN, "is refused; its problem would show the value of a secret config key")
 
 
+def without_secrets(problems: list[str], secrets: Mapping[str, str]) -> list[str]:
+    """`problems`, each one that would show a secret's value (or a value equal to a short secret) replaced by
+    one naming only its key: `<key> = '<not shown: it holds a secret>': ...`."""
+    values = [value for value in secrets.values() if value]
+
+    def shows(text: str) -> bool:
+        return _holds_any(text, secrets) or any(f"= {value!r}:" in text for value in values)
+
+    return [
+        f"{p.split(' = ', 1)[0]} = {NOT_SHOWN!r}: is refused; its problem would show the value of a secret config key"
+        if shows(p)
+        else p
+        for p in problems
+    ]
+
+
 def parse_streams(
     inline: list[str],
     streams_file: str | None,

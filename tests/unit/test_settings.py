@@ -371,3 +371,21 @@ def test_a_bad_stream_whose_problem_would_show_a_secret_is_refused_without_it():
 def test_a_short_secret_is_not_searched_for_in_streams():
     streams = [stream(stream_key="Store1", config={"store_name": "Store1"})]
     assert parse_settings(valid_raw(seedStreams=streams, mergeDbPassword="Store")).streams
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"mergeDbHost": f"pg {SECRET}", "mergeDbPassword": SECRET}, "mergeDbHost"),
+        ({"seedStreams": [f"{{not json {SECRET}"], "adminPassword": SECRET}, "seedStreams[0]"),
+        ({"mergeDbUser": "PW", "mergeDbPassword": "PW"}, "mergeDbUser"),
+    ],
+    ids=["host-is-the-password", "inline-text-holds-it", "value-is-a-short-password"],
+)
+def test_no_problem_line_shows_a_secret(changes, key):
+    problems = problems_of(valid_raw(**changes))
+    assert (
+        f"datasurface-yellow:{key} = '<not shown: it holds a secret>': is refused; its problem would show the value "
+        "of a secret config key"
+    ) in problems
+    assert not any(SECRET in p for p in problems)
