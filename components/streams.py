@@ -38,7 +38,7 @@ MAX_ENTRY_DEPTH = 64
 MAX_INLINE_STREAM_CHARS = 16 * 1024
 MAX_INLINE_CONFIG_BYTES = 96 * 1024
 # Property names written as `.name` in a JSON path, as jsonschema writes them; others as `['name']`.
-_PLAIN_PROPERTY = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")
+_PLAIN_PROPERTY = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -286,7 +286,7 @@ def file_entries(path_text: str, document: list[Any]) -> tuple[list[Entry], list
 
 
 def _child_path(path: str, key: str) -> str:
-    return f"{path}.{key}" if _PLAIN_PROPERTY.match(key) else f"{path}[{key!r}]"
+    return f"{path}.{key}" if _PLAIN_PROPERTY.fullmatch(key) else f"{path}[{key!r}]"
 
 
 def json_value_problems(value: Any, path: str = "$") -> list[str]:

@@ -390,3 +390,9 @@ def test_inline_streams_that_would_not_fit_the_programs_environment_are_refused_
 def test_the_inline_size_is_what_pulumi_config_holds_of_it():
     texts = ['{"stream_key": "S1"}']
     assert inline_config_bytes(texts) == len(json.dumps(json.dumps(texts)))
+
+
+def test_a_key_with_a_final_newline_is_written_quoted_in_a_json_path():
+    assert json_value_problems({"a\n": datetime.date(2024, 1, 1)}) == [
+        "$['a\\n']: datetime.date(2024, 1, 1) is not a JSON value (date); quote it to keep it as text"
+    ]
