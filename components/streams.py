@@ -29,8 +29,7 @@ FILE_KEY = "streamsFile"
 # Relative, so that a stack file names the same file on every machine.
 _RELATIVE_TO = "the path is relative to the project directory, where Pulumi.yaml is"
 # How deep one entry may nest (the entry itself is level 1, its config level 2), checked before anything
-# else reads it: deeper text would make the JSON parser and the checks recurse past Python's limit. The
-# schema check bounds a config's depth further (components/stream_schema.py).
+# else reads it: deeper text would make the JSON parser and the checks recurse past Python's limit.
 MAX_ENTRY_DEPTH = 64
 # The inline streams reach the program inside one environment variable (PULUMI_CONFIG, the whole stack
 # config as JSON, the list as JSON text within it), which Linux caps at 128 KiB (MAX_ARG_STRLEN). The
@@ -67,9 +66,13 @@ def problem(where: str, value: Any, why: str) -> str:
     return f"{PROJECT}:{where} = {value!r}: {why}"
 
 
-def shown_text(text: str, limit: int = 80) -> str:
+# How much of a long inline stream a problem line shows.
+SHOWN_TEXT_MAX = 200
+
+
+def shown_text(text: str) -> str:
     """A long text as a problem line shows it: its start and its length."""
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+    return text if len(text) <= SHOWN_TEXT_MAX else f"{text[:SHOWN_TEXT_MAX]}... ({len(text)} characters)"
 
 
 def json_text_depth(text: str) -> int:
@@ -157,10 +160,10 @@ def inline_entries(texts: list[str]) -> tuple[list[Entry], list[str]]:
         try:
             item = json.loads(text, object_pairs_hook=_unique_json_object)
         except json.JSONDecodeError as err:
-            problems.append(problem(where, text, f"is not valid JSON ({err.msg})"))
+            problems.append(problem(where, shown_text(text), f"is not valid JSON ({err.msg})"))
             continue
         except ValueError as err:
-            problems.append(problem(where, text, f"is not valid JSON ({err})"))
+            problems.append(problem(where, shown_text(text), f"is not valid JSON ({err})"))
             continue
         entries.append(Entry(where, item, text, "JSON object"))
     return entries, problems

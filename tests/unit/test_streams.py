@@ -13,6 +13,7 @@ from components.streams import (
     MAX_ENTRY_DEPTH,
     MAX_INLINE_CONFIG_BYTES,
     MAX_INLINE_STREAM_CHARS,
+    SHOWN_TEXT_MAX,
     check_entries,
     file_entries,
     inline_config_bytes,
@@ -260,6 +261,10 @@ def test_without_a_platform_the_dag_id_check_is_left_to_the_platform_problem():
 DEEP = 5000  # far past Python's recursion limit: json.loads and the pure-Python YAML loader raised RecursionError
 
 
+def shown(text: str) -> str:
+    return text[:SHOWN_TEXT_MAX] + f"... ({len(text)} characters)"
+
+
 def nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
@@ -327,7 +332,7 @@ def test_an_inline_stream_nested_too_deeply_is_refused_naming_its_entry():
     entries, problems = inline_entries([text])
     assert entries == []
     assert problems == [
-        f"datasurface-yellow:seedStreams[0] = {text[:80] + f'... ({len(text)} characters)'!r}: nests deeper than "
+        f"datasurface-yellow:seedStreams[0] = {shown(text)!r}: nests deeper than "
         f"{MAX_ENTRY_DEPTH} levels of arrays and objects"
     ]
 
@@ -367,7 +372,7 @@ def test_one_inline_stream_too_large_for_the_stack_config_is_refused_naming_it()
     entries, problems = inline_entries([text, entry_text(stream_key="S2", config={"store_name": "S2"})])
     assert [e.item["stream_key"] for e in entries] == ["S2"]
     assert problems == [
-        f"datasurface-yellow:seedStreams[0] = {text[:80] + f'... ({len(text)} characters)'!r}: is longer than "
+        f"datasurface-yellow:seedStreams[0] = {shown(text)!r}: is longer than "
         f"{MAX_INLINE_STREAM_CHARS} characters ({len(text)}); a stream that large belongs in the streams file "
         "(streamsFile): the stack config reaches the program in one environment variable"
     ]
