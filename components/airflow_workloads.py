@@ -16,53 +16,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import server_side_apply as ssa
-from components.naming import DATABASE_ENV, HOST_ENV, PORT_ENV
+from components.factory_pod import pod_spec_entries
 from components.settings import Settings, Workload
 from components.workload_patch import WorkloadPatch
-
-
-def database_env(settings: Settings) -> list[dict[str, Any]]:
-    """The env entries: the real DNS name verbatim, and credentials only by reference."""
-    names = settings.names
-    secret = names.credentials_secret_name
-    return [
-        {"name": HOST_ENV, "value": settings.merge_db_host},
-        {"name": PORT_ENV, "value": str(settings.merge_db_port)},
-        {"name": DATABASE_ENV, "value": settings.merge_db_name},
-        {"name": names.user_env, "valueFrom": {"secretKeyRef": {"name": secret, "key": names.user_env}}},
-        {"name": names.password_env, "valueFrom": {"secretKeyRef": {"name": secret, "key": names.password_env}}},
-    ]
-
-
-def dag_volume(settings: Settings) -> dict[str, Any]:
-    names = settings.names
-    return {
-        "name": names.dag_volume_name,
-        "configMap": {
-            "name": names.configmap_name,
-            "items": [{"key": names.dag_file_name, "path": names.dag_file_name}],
-        },
-    }
-
-
-def dag_volume_mount(settings: Settings) -> dict[str, Any]:
-    return {"name": settings.names.dag_volume_name, "mountPath": settings.dag_mount_path, "readOnly": True}
 
 
 def pod_template_patch(settings: Settings, workload: Workload) -> dict[str, Any]:
     """The `spec.template` part of one workload's patch (camelCase, as Kubernetes has it)."""
     return {
         "metadata": {"annotations": {f"datasurface.io/{settings.platform}-factory-dag": settings.names.configmap_name}},
-        "spec": {
-            "containers": [
-                {
-                    "name": workload.container,
-                    "env": database_env(settings),
-                    "volumeMounts": [dag_volume_mount(settings)],
-                }
-            ],
-            "volumes": [dag_volume(settings)],
-        },
+        "spec": pod_spec_entries(settings, workload.container),
     }
 
 
