@@ -16,22 +16,37 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import server_side_apply as ssa
+from components.credentials import credentials_secret_manifest
 from components.factory_pod import pod_spec_entries
+from components.rollout import credentials_annotation, credentials_digest
 from components.settings import Settings, Workload
 from components.workload_patch import WorkloadPatch
 
 
-def pod_template_patch(settings: Settings, workload: Workload) -> dict[str, Any]:
-    """The `spec.template` part of one workload's patch (camelCase, as Kubernetes has it)."""
-    return {
-        "metadata": {"annotations": {f"datasurface.io/{settings.platform}-factory-dag": settings.names.configmap_name}},
-        "spec": pod_spec_entries(settings, workload.container),
+def credentials_rollout_digest(settings: Settings) -> str:
+    """What the credentials Secret holds, as a keyed digest: changes with it, and reveals nothing of it."""
+    secret = credentials_secret_manifest(settings, settings.merge_db_user, settings.merge_db_password)
+    return credentials_digest(
+        secret["metadata"]["name"], secret["stringData"], settings.admin_password, settings.platform
+    )
+
+
+def pod_template_patch(settings: Settings, workload: Workload, rollout_digest: str) -> dict[str, Any]:
+    """The `spec.template` part of one workload's patch (camelCase, as Kubernetes has it).
+
+    The credentials annotation changes whenever the Secret does, so the workload rolls out and its new pods
+    read the new values; the DAG file is not in it (the ConfigMap volume follows a change in place).
+    """
+    annotations = {
+        f"datasurface.io/{settings.platform}-factory-dag": settings.names.configmap_name,
+        credentials_annotation(settings.platform): rollout_digest,
     }
+    return {"metadata": {"annotations": annotations}, "spec": pod_spec_entries(settings, workload.container)}
 
 
-def patch_manifest(settings: Settings, workload: Workload) -> dict[str, Any]:
+def patch_manifest(settings: Settings, workload: Workload, rollout_digest: str) -> dict[str, Any]:
     """The apply configuration of one workload: only this stack's entries, under no annotation of its own."""
-    spec = {"template": pod_template_patch(settings, workload)}
+    spec = {"template": pod_template_patch(settings, workload, rollout_digest)}
     return ssa.apply_body("apps/v1", workload.kind, workload.name, settings.namespace, spec)
 
 
@@ -48,8 +63,9 @@ class AirflowWorkloads(pulumi.ComponentResource):
     def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datasurface:yellow:AirflowWorkloads", name, None, opts)
         self.patches: list[pulumi.Resource] = []
+        rollout_digest = credentials_rollout_digest(settings)
         for workload in settings.workloads:
-            manifest = patch_manifest(settings, workload)
+            manifest = patch_manifest(settings, workload, rollout_digest)
             patch_name = f"{name}-{workload.kind.lower()}-{workload.name}"
             child = pulumi.ResourceOptions(parent=self)
             if settings.render_manifests_to:

@@ -21,7 +21,7 @@ def settings():
 
 def test_the_override_holds_exactly_the_workload_patchs_entries_in_the_task_container(settings):
     workload = settings.workloads[0]
-    patch_spec = patch_manifest(settings, workload)["spec"]["template"]["spec"]
+    patch_spec = patch_manifest(settings, workload, "digest")["spec"]["template"]["spec"]
     override_spec = task_pod_override(settings)["spec"]
     assert override_spec["containers"][0]["name"] == TASK_CONTAINER == "base"
     assert {**override_spec["containers"][0], "name": workload.container} == patch_spec["containers"][0]
