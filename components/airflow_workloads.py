@@ -23,6 +23,11 @@ from components.settings import Settings, Workload
 from components.workload_patch import WorkloadPatch
 
 
+def workload_entry(workload: Workload) -> str:
+    """The workload as an `airflowWorkloads` entry, container included."""
+    return f"{workload.kind}/{workload.name}:{workload.container}"
+
+
 def credentials_rollout_digest(settings: Settings) -> str:
     """What the credentials Secret holds, as a keyed digest: changes with it, and reveals nothing of it."""
     secret = credentials_secret_manifest(settings, settings.merge_db_user, settings.merge_db_password)
@@ -64,6 +69,7 @@ class AirflowWorkloads(pulumi.ComponentResource):
         super().__init__("datasurface:yellow:AirflowWorkloads", name, None, opts)
         self.patches: list[pulumi.Resource] = []
         rollout_digest = credentials_rollout_digest(settings)
+        listed = [workload_entry(w) for w in settings.workloads]
         for workload in settings.workloads:
             manifest = patch_manifest(settings, workload, rollout_digest)
             patch_name = f"{name}-{workload.kind.lower()}-{workload.name}"
@@ -75,7 +81,7 @@ class AirflowWorkloads(pulumi.ComponentResource):
                 )
             else:
                 patch = WorkloadPatch(
-                    patch_name, manifest, ssa.field_manager(pulumi.get_stack()), settings.kube_context, child
+                    patch_name, manifest, ssa.field_manager(pulumi.get_stack()), settings.kube_context, listed, child
                 )
             self.patches.append(patch)
         self.workload_names = [f"{w.kind}/{w.name}" for w in settings.workloads]

@@ -390,3 +390,9 @@ def test_a_password_rotation_changes_each_patch_only_by_its_credentials_annotati
             assert changed == {"datasurface.io/yellowlive-credentials-digest"}, name
             assert new_template["spec"] == old_template["spec"]
             assert "rotated-Pa55" not in json.dumps(inputs)
+
+
+def test_each_patch_knows_the_stacks_workloads_for_the_executor_check(stack_run):
+    for patch in patches(stack_run):
+        if patch.typ == "pulumi-python:dynamic/datasurface:WorkloadPatch":
+            assert patch.inputs["stackWorkloads"] == stack_run.config["airflowWorkloads"]
