@@ -69,3 +69,15 @@ def test_the_executor_is_read_from_the_patched_containers_literal_env_only():
     assert container_env_value(live, "scheduler", "AIRFLOW__CORE__EXECUTOR") == "CeleryExecutor"
     assert container_env_value(live, "from-ref", "AIRFLOW__CORE__EXECUTOR") is None
     assert container_env_value(live, "missing", "AIRFLOW__CORE__EXECUTOR") is None
+
+
+@pytest.mark.parametrize(("row", "executor"), [("K4", "CeleryExecutor"), ("K5", "KubernetesExecutor,CeleryExecutor")])
+def test_the_matrix_rows_say_what_the_check_says_for_the_committed_stacks_workloads(row, executor):
+    from tests.bad_input_matrix import ROWS, code
+    from tests.program_harness import load_stack_config
+
+    config = load_stack_config("yellowlive")
+    target = f"Deployment {config['namespace']}/airflow-scheduler"
+    problem = executor_problem(target, executor, config["airflowWorkloads"])
+    (matrix_row,) = [r for r in ROWS if r.id == row]
+    assert problem is not None and problem.startswith(code(matrix_row.message))
