@@ -3,8 +3,9 @@ for each task of the rendered factory DAG file, by Airflow's own code, printed a
 
     python task_pod_driver.py DAG_FILE POD_TEMPLATE STREAMS_JSON
 
-The file is loaded as a module (as a worker loads it); STREAMS_JSON maps stream keys to `config_json`, and
-each becomes an ingestion DAG through the file's own `build_stream_dag` (no database is asked). Every DAG is
+The file is parsed by a DagBag, as the dag-processor parses it (its DAGs are those of the rows it read); each
+entry of STREAMS_JSON (stream key -> `config_json`) adds an ingestion DAG built by the file's own
+`build_stream_dag`, for runs with no database to read. Every DAG is
 serialized as the dag-processor stores it (JSON of `DagSerialization.to_dict`) and read back as the scheduler
 reads it; each task's deserialized `executor_config` then goes through `PodGenerator.from_obj` and
 `PodGenerator.construct_pod` with the pod template file (which merges by `PodGenerator.reconcile_pods`), as
@@ -13,18 +14,19 @@ the KubernetesExecutor's scheduler side builds a worker pod (`_build_pod_request
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 
 
-def load_module(path: str):
-    spec = importlib.util.spec_from_file_location("factory_dag_file", path)
-    assert spec is not None and spec.loader is not None, path
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+def parse(dag_file: str):
+    """The DAGs of the file as the dag-processor gets them, and the module the DagBag imported."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.file import get_unique_dag_module_name
+
+    bag = DagBag(dag_folder=dag_file)
+    if bag.import_errors:
+        raise SystemExit(f"import errors: {bag.import_errors}")
+    return dict(bag.dags), sys.modules[get_unique_dag_module_name(dag_file)]
 
 
 def scheduler_view(dag):
@@ -64,9 +66,8 @@ def worker_pod(task, dag_id: str, template_path: str, namespace: str) -> dict:
 
 
 def main(dag_file: str, template_path: str, streams_json: str) -> dict:
-    module = load_module(dag_file)
+    dags, module = parse(dag_file)
     cfg = module.CONFIG
-    dags = dict(module.DAGS)
     for stream_key, config_json in json.loads(streams_json).items():
         spec = module.stream_spec(cfg, stream_key, config_json)
         dags[spec["dag_id"]] = module.build_stream_dag(cfg, spec)

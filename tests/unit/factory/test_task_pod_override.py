@@ -1,6 +1,6 @@
 """Every task of the factory DAG file runs, under KubernetesExecutor, in a pod with the file and the database.
 
-The rendered file is loaded in Airflow 3.3.2 (its own virtualenv), each DAG serialized as the dag-processor
+The rendered file is parsed by Airflow 3.3.2's DagBag (its own virtualenv), each DAG serialized as the dag-processor
 stores it and read back as the scheduler does, and each task's `executor_config` merged into a chart-like
 pod template by Airflow's own `PodGenerator.construct_pod` / `reconcile_pods` (tests/unit/factory/
 task_pod_driver.py). Nothing runs but Airflow's code: no database, no cluster.
