@@ -6,6 +6,9 @@ Each stack applies under its own field manager, `datasurface-<stack>`. Entries a
   each stack owns only its own;
 - the shared DATASURFACE_POSTGRES_* entries carry identical values in both stacks, so both managers
   co-own them; deleting one stack's patch releases only that manager's claim and the fields stay.
+The entries are components/factory_pod.py's, the same the DAG file's tasks carry as their pod_override. Each
+pod template also gets the platform's credentials annotation (components/rollout.py), so a rotated Secret
+rolls the workload out.
 """
 
 from __future__ import annotations
