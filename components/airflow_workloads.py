@@ -6,6 +6,9 @@ Each stack applies under its own field manager, `datasurface-<stack>`. Entries a
   each stack owns only its own;
 - the shared DATASURFACE_POSTGRES_* entries carry identical values in both stacks, so both managers
   co-own them; deleting one stack's patch releases only that manager's claim and the fields stay.
+The entries are components/factory_pod.py's, the same the DAG file's tasks carry as their pod_override. Each
+pod template also gets the platform's credentials annotation (components/rollout.py), so a rotated Secret
+rolls the workload out.
 """
 
 from __future__ import annotations
@@ -16,59 +19,42 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import server_side_apply as ssa
-from components.naming import DATABASE_ENV, HOST_ENV, PORT_ENV
+from components.credentials import credentials_secret_manifest
+from components.factory_pod import pod_spec_entries
+from components.rollout import credentials_annotation, credentials_digest
 from components.settings import Settings, Workload
 from components.workload_patch import WorkloadPatch
 
 
-def database_env(settings: Settings) -> list[dict[str, Any]]:
-    """The env entries: the real DNS name verbatim, and credentials only by reference."""
-    names = settings.names
-    secret = names.credentials_secret_name
-    return [
-        {"name": HOST_ENV, "value": settings.merge_db_host},
-        {"name": PORT_ENV, "value": str(settings.merge_db_port)},
-        {"name": DATABASE_ENV, "value": settings.merge_db_name},
-        {"name": names.user_env, "valueFrom": {"secretKeyRef": {"name": secret, "key": names.user_env}}},
-        {"name": names.password_env, "valueFrom": {"secretKeyRef": {"name": secret, "key": names.password_env}}},
-    ]
+def workload_entry(workload: Workload) -> str:
+    """The workload as an `airflowWorkloads` entry, container included."""
+    return f"{workload.kind}/{workload.name}:{workload.container}"
 
 
-def dag_volume(settings: Settings) -> dict[str, Any]:
-    names = settings.names
-    return {
-        "name": names.dag_volume_name,
-        "configMap": {
-            "name": names.configmap_name,
-            "items": [{"key": names.dag_file_name, "path": names.dag_file_name}],
-        },
+def credentials_rollout_digest(settings: Settings) -> str:
+    """What the credentials Secret holds, as a keyed digest: changes with it, and reveals nothing of it."""
+    secret = credentials_secret_manifest(settings, settings.merge_db_user, settings.merge_db_password)
+    return credentials_digest(
+        secret["metadata"]["name"], secret["stringData"], settings.admin_password, settings.platform
+    )
+
+
+def pod_template_patch(settings: Settings, workload: Workload, rollout_digest: str) -> dict[str, Any]:
+    """The `spec.template` part of one workload's patch (camelCase, as Kubernetes has it).
+
+    The credentials annotation changes whenever the Secret does, so the workload rolls out and its new pods
+    read the new values; the DAG file is not in it (the ConfigMap volume follows a change in place).
+    """
+    annotations = {
+        f"datasurface.io/{settings.platform}-factory-dag": settings.names.configmap_name,
+        credentials_annotation(settings.platform): rollout_digest,
     }
+    return {"metadata": {"annotations": annotations}, "spec": pod_spec_entries(settings, workload.container)}
 
 
-def dag_volume_mount(settings: Settings) -> dict[str, Any]:
-    return {"name": settings.names.dag_volume_name, "mountPath": settings.dag_mount_path, "readOnly": True}
-
-
-def pod_template_patch(settings: Settings, workload: Workload) -> dict[str, Any]:
-    """The `spec.template` part of one workload's patch (camelCase, as Kubernetes has it)."""
-    return {
-        "metadata": {"annotations": {f"datasurface.io/{settings.platform}-factory-dag": settings.names.configmap_name}},
-        "spec": {
-            "containers": [
-                {
-                    "name": workload.container,
-                    "env": database_env(settings),
-                    "volumeMounts": [dag_volume_mount(settings)],
-                }
-            ],
-            "volumes": [dag_volume(settings)],
-        },
-    }
-
-
-def patch_manifest(settings: Settings, workload: Workload) -> dict[str, Any]:
+def patch_manifest(settings: Settings, workload: Workload, rollout_digest: str) -> dict[str, Any]:
     """The apply configuration of one workload: only this stack's entries, under no annotation of its own."""
-    spec = {"template": pod_template_patch(settings, workload)}
+    spec = {"template": pod_template_patch(settings, workload, rollout_digest)}
     return ssa.apply_body("apps/v1", workload.kind, workload.name, settings.namespace, spec)
 
 
@@ -85,8 +71,10 @@ class AirflowWorkloads(pulumi.ComponentResource):
     def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datasurface:yellow:AirflowWorkloads", name, None, opts)
         self.patches: list[pulumi.Resource] = []
+        rollout_digest = credentials_rollout_digest(settings)
+        listed = [workload_entry(w) for w in settings.workloads]
         for workload in settings.workloads:
-            manifest = patch_manifest(settings, workload)
+            manifest = patch_manifest(settings, workload, rollout_digest)
             patch_name = f"{name}-{workload.kind.lower()}-{workload.name}"
             child = pulumi.ResourceOptions(parent=self)
             if settings.render_manifests_to:
@@ -96,7 +84,7 @@ class AirflowWorkloads(pulumi.ComponentResource):
                 )
             else:
                 patch = WorkloadPatch(
-                    patch_name, manifest, ssa.field_manager(pulumi.get_stack()), settings.kube_context, child
+                    patch_name, manifest, ssa.field_manager(pulumi.get_stack()), settings.kube_context, listed, child
                 )
             self.patches.append(patch)
         self.workload_names = [f"{w.kind}/{w.name}" for w in settings.workloads]

@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 
 import factory
+from components.factory_pod import task_pod_override_json
 from components.naming import (
     DATABASE_ENV,
     HOST_ENV,
@@ -52,6 +53,7 @@ def factory_config(settings: Settings) -> FactoryConfig:
         secret_user_key=SECRET_USER_KEY,
         secret_password_key=SECRET_PASSWORD_KEY,
         stream_schema=schema_json(),
+        task_pod_override=task_pod_override_json(settings),
     )
 
 

@@ -8,7 +8,9 @@ decides conflicts by who holds the field (components/server_side_apply.py).
 
 The provider is stateless: it reaches the cluster through the kubeconfig the Kubernetes provider uses
 (KUBECONFIG, else ~/.kube/config; context `kubeContext`) on every call, and holds no credential.
-Inputs have the shape of a Patch resource (apiVersion, kind, metadata, spec), plus the field manager.
+Inputs have the shape of a Patch resource (apiVersion, kind, metadata, spec), plus the field manager and
+the stack's `airflowWorkloads` entries (`stackWorkloads`), which decide whether the workload's executor
+leaves tasks without the factory (components/executors.py); they are checked, never applied.
 """
 
 from __future__ import annotations
@@ -22,10 +24,19 @@ import pulumi
 from kubernetes import config as kube_config
 from kubernetes import dynamic
 from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError, NotFoundError
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import (
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
 from urllib3.exceptions import HTTPError
 
 from components import server_side_apply as ssa
+from components.executors import EXECUTOR_ENV, container_env_value, executor_problem
 from components.naming import DATABASE_ENV, HOST_ENV, PORT_ENV
 
 ROLLOUT_TIMEOUT_SECONDS = 600
@@ -128,8 +139,27 @@ def _apply(workload: _Workload, dry_run: bool = False) -> tuple[dict[str, Any], 
         return workload.apply(body, force=True, dry_run=dry_run), sorted({conflict.manager for conflict in found})
 
 
+def _patched_container(props: Mapping[str, Any]) -> str | None:
+    containers = (((props.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    return containers[0].get("name") if containers else None
+
+
+def _check_executor(workload: _Workload) -> None:
+    """Refuse, before anything changes, a workload whose executor runs tasks where this stack puts nothing."""
+    props = workload.props
+    container = _patched_container(props)
+    live = workload.get()
+    if live is None or container is None:
+        return  # a missing workload is refused by the apply, with its own message
+    executor = container_env_value(live, container, EXECUTOR_ENV)
+    problem = executor_problem(_target(props), executor, props.get("stackWorkloads") or [])
+    if problem:
+        raise WorkloadPatchError(problem)
+
+
 def _apply_and_await(props: Mapping[str, Any]) -> dict[str, Any]:
     workload = _Workload(props)
+    _check_executor(workload)
     applied, taken_back = _apply(workload)
     rolled_out = _await_rollout(workload, applied)
     return {**props, "drift": _drift(rolled_out, props), "tookBackFrom": taken_back}
@@ -158,6 +188,11 @@ def _await_rollout(workload: _Workload, applied: dict[str, Any]) -> dict[str, An
 
 class WorkloadPatchProvider(ResourceProvider):
     """CRUD for one stack's entries in one workload; stateless, so the pickled provider carries nothing."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Run at every preview and `up`, creates included: the live executor is read here."""
+        _check_executor(_Workload(news))
+        return CheckResult(inputs=news, failures=[])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         outs = _apply_and_await(props)
@@ -202,12 +237,14 @@ class WorkloadPatch(Resource, module="datasurface", name="WorkloadPatch"):
         manifest: Mapping[str, Any],
         field_manager: str,
         kube_context: str | None,
+        stack_workloads: list[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
         props = {
             **manifest,
             "fieldManager": field_manager,
             "kubeContext": kube_context or "",
+            "stackWorkloads": list(stack_workloads),
             "drift": None,
             "tookBackFrom": None,
         }

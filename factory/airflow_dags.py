@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
 import time
 from typing import Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.providers.cncf.kubernetes.pod_generator import PodGenerator  # loaded by the operator's module already
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, get_parsing_context
 from airflow.sdk.configuration import conf
@@ -85,6 +87,21 @@ def shared_pod_env(cfg: FactoryConfig) -> list[Any]:
     return list(_shared_pod_env(cfg))
 
 
+@functools.cache
+def _task_pod_override(cfg: FactoryConfig) -> Any:
+    return PodGenerator.deserialize_model_dict(json.loads(cfg.task_pod_override))
+
+
+def executor_config(cfg: FactoryConfig) -> dict[str, Any]:
+    """Every task's `executor_config`. KubernetesExecutor merges its `pod_override` into the worker pod it builds
+    from the chart's pod template (`PodGenerator.reconcile_pods`: the template's env, mounts and volumes stay),
+    so the pod that runs the task has this platform's DAG file, merge database address and credentials by
+    `secretKeyRef`: the workload patches' entries, with the values rendered into this file, never this
+    process's environment. Other executors ignore it. One pod object per parse, shared by the tasks like
+    `shared_pod_env`: nothing changes it (Airflow serializes it, and merges a copy)."""
+    return {"pod_override": _task_pod_override(cfg)}
+
+
 _VALID_SCHEDULES: set[str | None] = set()
 
 
@@ -115,6 +132,7 @@ def build_stream_dag(cfg: FactoryConfig, spec: StreamSpec) -> DAG:
             get_logs=True,
             on_finish_action="delete_pod",
             do_xcom_push=False,
+            executor_config=executor_config(cfg),
             **pod_spec(cfg, spec),
         )
     check_timetable(dag, spec["schedule"])
@@ -174,6 +192,7 @@ def build_factory_dag(cfg: FactoryConfig) -> DAG:
             task_id=SYNC_TASK_ID,
             python_callable=sync_dynamic_dags,
             execution_timeout=datetime.timedelta(minutes=10),
+            executor_config=executor_config(cfg),
         )
     return dag
 

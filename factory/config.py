@@ -45,6 +45,9 @@ class FactoryConfig:
     secret_user_key: str
     secret_password_key: str
     stream_schema: str  # schemas/stream_config.schema.json as compact JSON: the file carries the rules it checks
+    # The pod_override of every task (a V1Pod as Kubernetes JSON): this platform's env, DAG volume and mount,
+    # the same entries as the workload patches (components/factory_pod.py), with the values rendered here.
+    task_pod_override: str
 
     @property
     def log(self) -> logging.Logger:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from components.airflow_workloads import dag_volume, dag_volume_mount, database_env
 from components.credentials import credentials_secret_manifest
 from components.factory_dag import configmap_manifest
+from components.factory_pod import dag_volume, dag_volume_mount, database_env
 from components.settings import Settings, parse_settings
 from devtools.airflow_chart import chart_manifests
 from devtools.kubelet_view import (

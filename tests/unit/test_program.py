@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -370,3 +371,28 @@ def test_a_writer_password_in_plain_text_in_the_stack_file_is_refused_before_any
         "(set it with: pulumi config set --secret writerDbPassword <value>)"
     ]
     assert run.resources == []
+
+
+def test_a_password_rotation_changes_each_patch_only_by_its_credentials_annotation(stack_runs):
+    from tests.program_harness import run_program
+
+    for stack in ("yellowlive", "local"):
+        before = {p.name: p.inputs for p in patches(stack_runs[stack])}
+        after = {p.name: p.inputs for p in patches(run_program(stack, {"mergeDbPassword": "rotated-Pa55"}))}
+        assert sorted(after) == sorted(before)
+        for name, inputs in after.items():
+            old_template, new_template = before[name]["spec"]["template"], inputs["spec"]["template"]
+            changed = {
+                key
+                for key, value in new_template["metadata"]["annotations"].items()
+                if old_template["metadata"]["annotations"][key] != value
+            }
+            assert changed == {"datasurface.io/yellowlive-credentials-digest"}, name
+            assert new_template["spec"] == old_template["spec"]
+            assert "rotated-Pa55" not in json.dumps(inputs)
+
+
+def test_each_patch_knows_the_stacks_workloads_for_the_executor_check(stack_run):
+    for patch in patches(stack_run):
+        if patch.typ == "pulumi-python:dynamic/datasurface:WorkloadPatch":
+            assert patch.inputs["stackWorkloads"] == stack_run.config["airflowWorkloads"]

@@ -60,3 +60,69 @@ def test_another_target_or_owner_is_a_replacement_created_before_the_old_is_rele
     result = wp.WorkloadPatchProvider().diff("id", {**props(), "drift": []}, props(**{field: value}))
     assert result.replaces == [field] and result.delete_before_replace is False
     assert dry_runs == []
+
+
+class _LiveWorkload:
+    """A workload the provider reads, with its container's executor, and no cluster behind it."""
+
+    def __init__(self, news: dict, executor: str | None):
+        self.props = news
+        env = [] if executor is None else [{"name": "AIRFLOW__CORE__EXECUTOR", "value": executor}]
+        self.live = {"spec": {"template": {"spec": {"containers": [{"name": "scheduler", "env": env}]}}}}
+        self.applied: list[dict] = []
+
+    def get(self) -> dict:
+        return self.live
+
+    def apply(self, body, force, dry_run=False):
+        self.applied.append(body)
+        return self.live
+
+
+def _live(monkeypatch, executor: str | None) -> list[_LiveWorkload]:
+    made: list[_LiveWorkload] = []
+
+    def workload(news):
+        made.append(_LiveWorkload(news, executor))
+        return made[-1]
+
+    monkeypatch.setattr(wp, "_Workload", workload)
+    return made
+
+
+WITHOUT_WORKER = ["Deployment/airflow-scheduler:scheduler"]
+
+
+def test_check_refuses_a_celery_scheduler_when_no_worker_is_listed_naming_the_key(monkeypatch):
+    _live(monkeypatch, "CeleryExecutor")
+    with pytest.raises(wp.WorkloadPatchError, match=r"airflowWorkloads.*StatefulSet/airflow-worker:worker"):
+        wp.WorkloadPatchProvider().check({}, props(stackWorkloads=WITHOUT_WORKER))
+
+
+def test_an_up_creating_the_patch_is_refused_before_anything_is_applied(monkeypatch):
+    made = _live(monkeypatch, "CeleryExecutor")
+    with pytest.raises(wp.WorkloadPatchError, match="Celery"):
+        wp.WorkloadPatchProvider().create(props(stackWorkloads=WITHOUT_WORKER))
+    assert [w.applied for w in made] == [[]]
+
+
+@pytest.mark.parametrize(
+    ("executor", "listed"),
+    [
+        ("KubernetesExecutor", WITHOUT_WORKER),
+        (None, WITHOUT_WORKER),
+        ("CeleryExecutor", [*WITHOUT_WORKER, "StatefulSet/airflow-worker:worker"]),
+    ],
+)
+def test_check_passes_the_inputs_through_when_the_tasks_get_the_file(monkeypatch, executor, listed):
+    _live(monkeypatch, executor)
+    news = props(stackWorkloads=listed)
+    result = wp.WorkloadPatchProvider().check({}, news)
+    assert result.inputs == news and not result.failures
+
+
+def test_the_listed_workloads_are_checked_never_applied_and_no_change_of_their_own(dry_runs):
+    olds = {**props(stackWorkloads=WITHOUT_WORKER), "drift": []}
+    result = wp.WorkloadPatchProvider().diff("id", olds, props(stackWorkloads=[*WITHOUT_WORKER, "X/y:z"]))
+    assert result.changes is False
+    assert "stackWorkloads" not in wp._body(olds, olds["spec"])
