@@ -295,11 +295,14 @@ class AirflowRun:
                 env[key] = value
         return env
 
-    def run(self, args: list[str], timeout: float = DRIVER_TIMEOUT, **overrides) -> subprocess.CompletedProcess:
+    def run(
+        self, args: list[str], timeout: float = DRIVER_TIMEOUT, input_text: str | None = None, **overrides
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
             [str(self.python), *args],
             env=self.env(**overrides),
             cwd=self.root,
+            input=input_text,
             capture_output=True,
             text=True,
             timeout=timeout,
