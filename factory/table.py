@@ -120,7 +120,7 @@ def cache_dir() -> str:
 
 
 def cache_path(cfg: FactoryConfig, source: str | None = None) -> str | None:
-    """One file per database and table: `<table>-<digest of host:port/dbname/table>.json`."""
+    """One file per database and table: `<table>-<digest of host/dbname/table>.json`."""
     source = source or cache_source_of(cfg)
     if source is None:
         return None
@@ -129,8 +129,10 @@ def cache_path(cfg: FactoryConfig, source: str | None = None) -> str | None:
 
 
 def cache_source_of(cfg: FactoryConfig) -> str | None:
-    values = [os.environ.get(env) for env in (cfg.host_env, cfg.port_env, cfg.database_env)]
-    return None if not all(values) else f"{values[0]}:{values[1]}/{values[2]}"
+    """The database the cache belongs to, `host/dbname` from the environment (not the port, which an outage
+    or a port-forward may change; no credentials), or None when the environment does not name one."""
+    values = [os.environ.get(env) for env in (cfg.host_env, cfg.database_env)]
+    return None if not all(values) else f"{values[0]}/{values[1]}"
 
 
 def private_cache_dir() -> str | None:

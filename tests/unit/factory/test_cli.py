@@ -38,7 +38,7 @@ def test_the_cache_is_shown_only_when_asked_for_with_the_database_it_was_read_fr
     assert main(cfg, ["--cache", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert [d["dag_id"] for d in plan["dags"]] == ["yellowlive_factory_dag", "yellowlive__Store1_ingestion"]
-    assert plan["source"].endswith("last good read of pg-a:5432/merge")
+    assert plan["source"].endswith("last good read of pg-a/merge")
 
 
 def test_asking_for_the_cache_when_there_is_none_exits_1(cfg, no_database_env, capsys):
