@@ -401,9 +401,11 @@ def dag_processor(run, log_path, **settings: str):
     try:
         yield process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
         try:
+            os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
+        except ProcessLookupError:  # it exited on its own (the test has said why)
+            process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
