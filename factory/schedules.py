@@ -8,6 +8,7 @@ pinned to the version Airflow's environment pins (requirements.txt, requirements
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 # airflow.sdk.definitions.timetables._cron.CRON_PRESETS of Airflow 3.3.2
@@ -30,12 +31,18 @@ def schedule_string_problem(schedule: Any) -> str | None:
         return None
     if not isinstance(schedule, str):
         return "is not a string"
+    return cron_problem(AIRFLOW_CRON_PRESETS.get(schedule, schedule))
+
+
+@functools.lru_cache(maxsize=4096)
+def cron_problem(expression: str) -> str | None:
+    """croniter's verdict on one expression; each distinct one is parsed once per process."""
     try:
         from croniter import croniter
     except ImportError:
         return "cannot be checked: the croniter package is not installed"
     try:
-        croniter(AIRFLOW_CRON_PRESETS.get(schedule, schedule))
+        croniter(expression)
     except Exception as err:  # Airflow refuses croniter's errors; anything else fails the DAG just the same
         reason = " ".join(str(err).split()).rstrip(".") or type(err).__name__
         return f"is not a schedule Airflow accepts ({reason}; presets: {', '.join(PRESETS)})"

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from factory.stream_schema import MAX_CONFIG_JSON_CHARS
 from tests.integration.airflow.conftest import dag_processor, errors_of
 
 pytestmark = pytest.mark.integration
@@ -43,7 +44,7 @@ REASONS = {
     "Nul": "config $.store_name: contains a NUL character (U+0000), which Airflow's metadata database cannot store",
     "Surrogate": "config $.store_name: contains a lone surrogate (U+D800), which is not valid Unicode text",
     "Deep": "config_json is nested too deeply to be read",
-    "Huge": f"config_json is {len(HUGE)} characters long; at most 16384",
+    "Huge": f"config_json is {len(HUGE)} characters long; at most {MAX_CONFIG_JSON_CHARS}",
     "Capital": "status 'Active' is not one of active, disabled",
     "Space": "status 'active ' is not one of active, disabled",
     "NoStatus": "status NULL is not one of active, disabled",

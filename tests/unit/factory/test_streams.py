@@ -4,7 +4,7 @@ import re
 import pytest
 
 from components.stream_schema import worst_allowed_config
-from factory.stream_schema import MAX_CONFIG_JSON_CHARS, shape_problems
+from factory.stream_schema import MAX_CONFIG_JSON_CHARS, MAX_CONFIG_VALUES, MAX_NESTING_DEPTH, shape_problems
 from factory.streams import config_hash, job_arguments, k8s_name, pod_spec, secret_refs, stream_spec, valid_specs
 from factory.table import UnknownStatus
 
@@ -84,7 +84,7 @@ def test_credentials_reach_the_job_only_by_secret_reference(cfg):
 # --- hostile rows: each costs only its own DAG, with a reason, and the check never raises ----------------
 
 DEEP_LISTS = '{"store_name": "S", "x": ' + "[" * 1000 + "]" * 1000 + "}"
-DEEP_WITHIN_RECURSION = '{"store_name": "S", "x": ' + "[" * 17 + "]" * 17 + "}"
+DEEP_WITHIN_RECURSION = '{"store_name": "S", "x": ' + "[" * MAX_NESTING_DEPTH + "]" * MAX_NESTING_DEPTH + "}"
 
 
 @pytest.mark.parametrize(
@@ -105,12 +105,18 @@ DEEP_WITHIN_RECURSION = '{"store_name": "S", "x": ' + "[" * 17 + "]" * 17 + "}"
         ),
         ('{"store_name": "S", "datasets": ["\\udfff"]}', "config $.datasets[0]: contains a lone surrogate (U+DFFF)"),
         (DEEP_LISTS, "config_json is nested too deeply to be read"),
-        (DEEP_WITHIN_RECURSION, "config $.x" + "[0]" * 15 + ": nested deeper than 16 levels"),
+        (
+            DEEP_WITHIN_RECURSION,
+            "config $.x" + "[0]" * (MAX_NESTING_DEPTH - 1) + f": nested deeper than {MAX_NESTING_DEPTH} levels",
+        ),
         (
             '{"store_name": "S", "datasets": [' + ",".join(['"d"'] * 2_000_000) + "]}",
-            "config_json is 8000034 characters long; at most 16384",
+            f"config_json is 8000034 characters long; at most {MAX_CONFIG_JSON_CHARS}",
         ),
-        ('{"store_name": "S", "v": [' + ",".join(["0"] * 5000) + "]}", "config $: holds more than 4096 values"),
+        (
+            '{"store_name": "S", "v": [' + ",".join(["0"] * MAX_CONFIG_VALUES) + "]}",
+            f"config $: holds more than {MAX_CONFIG_VALUES} values",
+        ),
         ('{"store_name": "' + "s" * 300 + '"}', "config $.store_name: '" + "s" * 300 + "' is too long"),
         ('{"store_name": "S", "schedule_string": "@dayly"}', "config $.schedule_string: '@dayly' is not a schedule"),
         (
@@ -148,5 +154,5 @@ def test_the_worst_allowed_row_passes(cfg):
     config = worst_allowed_config()
     text = json.dumps(config, separators=(",", ":"))
     assert len(json.dumps(config, sort_keys=True, separators=(",", ":"))) == MAX_CONFIG_JSON_CHARS
-    assert shape_problems({**config, "one_more": 0}) == ["$: holds more than 4096 values"]
+    assert shape_problems({**config, "one_more": 0}) == [f"$: holds more than {MAX_CONFIG_VALUES} values"]
     assert stream_spec(cfg, "Worst", text)["store_name"] == config["store_name"]
