@@ -1,5 +1,6 @@
-"""`python <platform>_factory_dag.py [--json]`: what the factory would create from the live table, without Airflow;
-`--history <stream_key>` shows every change of one stream's row instead (factory/history.py)."""
+"""`python <platform>_factory_dag.py [--json] [--cache]`: what the factory would create from the live table (or,
+with --cache, from this user's last good configuration), without Airflow; `--history <stream_key>` shows every
+change of one stream's row instead (factory/history.py)."""
 
 from __future__ import annotations
 
