@@ -58,7 +58,7 @@ def worst_allowed_config() -> dict[str, Any]:
         "ingestion_type": "sql_snapshot",
         "dataset_name": "d" * schema["dataset_name"]["maxLength"],
         "credential_names": [f"c{i}" for i in range(schema["credential_names"]["maxItems"])],
-        "datasets": [f"d{i}" for i in range(schema["datasets"]["maxItems"])],
+        "datasets": [],
     }
     nested: list[Any] = []
     config["nested"] = nested
@@ -67,7 +67,9 @@ def worst_allowed_config() -> dict[str, Any]:
         nested = nested[0]
     config["text"] = ""
     config["values"] = []
-    config["values"] = [0] * (MAX_CONFIG_VALUES - _count_values(config))
+    room = MAX_CONFIG_VALUES - _count_values(config)
+    config["datasets"] = [f"d{i}" for i in range(min(room, schema["datasets"]["maxItems"]))]
+    config["values"] = [0] * (room - len(config["datasets"]))
     size = len(json.dumps(config, sort_keys=True, separators=(",", ":")))
     config["text"] = "t" * (MAX_CONFIG_JSON_CHARS - size)
     return config

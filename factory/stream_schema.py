@@ -23,7 +23,7 @@ from factory.schedules import schedule_string_problem
 # (bench/factory_parse_bench.py --worst-row).
 MAX_CONFIG_JSON_CHARS = 4096  # config_json's text; the program measures the canonical JSON it writes
 MAX_NESTING_DEPTH = 8  # objects and arrays inside each other, the config itself being level 1
-MAX_CONFIG_VALUES = 256  # values of every kind in one config, keys not counted
+MAX_CONFIG_VALUES = 128  # values of every kind in one config, keys not counted
 _PLAIN_PROPERTY = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")  # written `.name` in a JSON path, as jsonschema does
 _SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_PROBLEMS = 10  # reported per row: a row of a thousand mistakes costs no more to check than one of ten
