@@ -17,6 +17,10 @@ Run with the project's main virtualenv (it renders the template and starts Postg
 run in a virtualenv holding requirements/airflow.txt plus bench/requirements.txt (dag-factory):
     bash bench/setup_bench_env.sh
     .venv/bin/python bench/factory_parse_bench.py [--sizes 100 1000 5000 10000] [--repeat 5]
+With --worst-row it times the factory file alone over N ordinary rows and over N rows each at every bound the
+row checks allow (factory/stream_schema.py), beside Airflow's 30 s import timeout:
+    .venv/bin/python bench/factory_parse_bench.py --worst-row --sizes 1000 10000 --repeat 3 \\
+        --airflow-python .venv-airflow/bin/python
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from components.factory_dag import factory_config, render_factory_dag  # noqa: E402
 from components.settings import parse_settings  # noqa: E402
+from components.stream_schema import worst_allowed_config  # noqa: E402
 from devtools.embedded_pg import EmbeddedPostgres  # noqa: E402
 from devtools.net import free_port  # noqa: E402
 from factory.config import FactoryConfig  # noqa: E402
@@ -252,6 +257,19 @@ def prepare_database(server: EmbeddedPostgres) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
 
 
+def worst_streams(n: int) -> list[dict]:
+    """N rows each as costly as the rules allow (components/stream_schema.py `worst_allowed_config`), all
+    different: their own store name and a cron expression of their own (each is parsed once per process)."""
+    rows = []
+    base = worst_allowed_config()
+    for i in range(n):
+        key = f"Worst{i:05d}"
+        config = dict(base, store_name=f"{i:05d}" + base["store_name"][5:])
+        config["schedule_string"] = f"{i % 60} {(i // 60) % 24} * * *"
+        rows.append({"stream_key": key, "config": config})
+    return rows
+
+
 def seed(server: EmbeddedPostgres, table: str, rows: list[dict]) -> None:
     with psycopg.connect(server.conninfo(DATABASE), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
@@ -266,7 +284,7 @@ def seed(server: EmbeddedPostgres, table: str, rows: list[dict]) -> None:
             sql.SQL("COPY {} (stream_key, config_json, status) FROM STDIN").format(sql.Identifier(table))
         ) as copy:
             for row in rows:
-                copy.write_row((row["stream_key"], json.dumps(row["config"]), "active"))
+                copy.write_row((row["stream_key"], json.dumps(row["config"], separators=(",", ":")), "active"))
 
 
 def bench_values():
@@ -394,12 +412,48 @@ def table(results: dict[int, dict[str, float]], mode: str) -> list[str]:
     return lines
 
 
+def worst_row_figures(timer: Timer, server: EmbeddedPostgres, work: Path, n: int, values, repeat: int) -> dict:
+    """The factory file over N ordinary rows, then over N rows each at every bound the checks allow."""
+    path = work / f"worst{n}" / f"{values.factory_dag_id}.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_factory_dag(values))
+    figures = {}
+    for kind, rows in (("ordinary", streams(n)), ("worst", worst_streams(n))):
+        seed(server, values.dsg_table, rows)
+        timer.once(path, None, True)  # warm-up: byte-compile the file once
+        for mode, preimport in (("processor", True), ("cold", False)):
+            figures[f"{kind}/{mode}"] = timer.best(path, None, preimport, n + 1, repeat)
+    return figures
+
+
+def worst_table(results: dict[int, dict[str, float]]) -> list[str]:
+    lines = [
+        "The factory file over N ordinary rows and over N rows at every bound (seconds, best of several runs):",
+        "|     N | mode      | ordinary rows | worst allowed rows | worst/ordinary | worst/import timeout |",
+        "|------:|:----------|--------------:|-------------------:|---------------:|---------------------:|",
+    ]
+    for n, f in results.items():
+        for mode in ("processor", "cold"):
+            ordinary, worst = f[f"ordinary/{mode}"], f[f"worst/{mode}"]
+            lines.append(
+                f"| {n:5d} | {mode:9} | {ordinary:13.2f} | {worst:18.2f} | {worst / ordinary:14.2f} | "
+                f"{worst / DAGBAG_IMPORT_TIMEOUT:20.2f} |"
+            )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000, 10000])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--dagfactory-repeat", type=int, default=1)
     parser.add_argument("--airflow-python", type=Path, default=REPO_ROOT / ".venv-bench" / "bin" / "python")
+    parser.add_argument(
+        "--worst-row",
+        action="store_true",
+        help="time the factory file over N rows each at every bound the row checks allow, beside N ordinary "
+        "rows (no dag-factory: .venv-airflow is enough)",
+    )
     args = parser.parse_args(argv)
     if not args.airflow_python.exists():
         parser.error(f"{args.airflow_python} is missing: run `bash bench/setup_bench_env.sh` first")
@@ -413,13 +467,19 @@ def main(argv: list[str] | None = None) -> int:
             prepare_database(server)
             timer = Timer(args.airflow_python, timer_env(work, server.port, values))
             for n in args.sizes:
-                seed(server, values.dsg_table, streams(n))
-                files = write_files(work, n, server.port, values)
-                results[n] = measure(timer, files, n, values, args.repeat, args.dagfactory_repeat)
+                if args.worst_row:
+                    results[n] = worst_row_figures(timer, server, work, n, values, args.repeat)
+                else:
+                    seed(server, values.dsg_table, streams(n))
+                    files = write_files(work, n, server.port, values)
+                    results[n] = measure(timer, files, n, values, args.repeat, args.dagfactory_repeat)
                 print(f"N={n}: " + ", ".join(f"{k}={v:.2f}s" for k, v in results[n].items()), flush=True)
         finally:
             server.stop()
     print()
+    if args.worst_row:
+        print("\n".join(worst_table(results)))
+        return 0
     for mode in ("processor", "cold"):
         print("\n".join(table(results, mode)) + "\n")
     return 0

@@ -25,6 +25,7 @@ from components.naming import (
 )
 from components.project_file import DEFAULTS, PROJECT, PROJECT_DIR, SECRET_KEYS, PlainText
 from components.streams import SeedStream, parse_streams, without_secrets
+from factory.schedules import schedule_string_problem
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 SSL_MODES = ("disable", "require", "verify-ca", "verify-full")
@@ -228,6 +229,23 @@ def _parse_writer(c: _Collector, login_user: str, admin_user: str) -> tuple[str 
     return user, password
 
 
+def _factory_schedule(c: _Collector) -> str:
+    """The factory DAG's schedule, checked as Airflow checks it. An empty value is refused, not replaced by
+    the default: Airflow would refuse it and the factory DAG would be gone; leaving the key out gives the default."""
+    key = "factorySchedule"
+    value = c.value(key)
+    if not isinstance(value, str):
+        c.fail(key, value, "must be a string")
+        return ""
+    if not value.strip():
+        c.fail(key, value, f"must be a cron expression or preset; remove the key for the default {DEFAULTS[key]!r}")
+        return ""
+    problem = schedule_string_problem(value)
+    if problem:
+        c.fail(key, value, problem)
+    return value
+
+
 def parse_settings(raw: Mapping[str, Any], project_dir: Path = PROJECT_DIR) -> Settings:
     """Validate raw config values (keys without the project prefix) into `Settings`.
 
@@ -298,7 +316,7 @@ def parse_settings(raw: Mapping[str, Any], project_dir: Path = PROJECT_DIR) -> S
     image_problem = image_reference_problem(job_image) if job_image else None
     if image_problem:
         c.fail("jobImage", job_image, image_problem)
-    factory_schedule = c.string("factorySchedule") or ""
+    factory_schedule = _factory_schedule(c)
     create_database = c.boolean("createDatabase")
     workloads = _parse_workloads(c)
     known_secrets = {key: value for key, value in secrets.items() if isinstance(value, str)}

@@ -13,6 +13,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from factory.stream_schema import MAX_CONFIG_JSON_CHARS, MAX_CONFIG_VALUES, MAX_NESTING_DEPTH
 from factory.stream_schema import stream_config_problems as problems_against
 
 SCHEMA_NAME = "schemas/stream_config.schema.json"
@@ -35,3 +36,40 @@ def schema_json() -> str:
 def stream_config_problems(config: Any) -> list[str]:
     """Every way `config` breaks the repository's schema, as '<JSON path>: <reason>'."""
     return problems_against(schema_json(), config)
+
+
+def _count_values(value: Any) -> int:
+    pending, count = [value], 0
+    while pending:
+        item = pending.pop()
+        count += 1
+        pending += list(item.values()) if isinstance(item, dict) else item if isinstance(item, list) else []
+    return count
+
+
+def worst_allowed_config() -> dict[str, Any]:
+    """The costliest config the rules still allow: every field the schema checks at its bound, nesting at the
+    depth bound, values up to their bound and the JSON text filled to its bound (bench/factory_parse_bench.py
+    times a parse of thousands of such rows)."""
+    schema = load_schema()["properties"]
+    config: dict[str, Any] = {
+        "store_name": "s" * schema["store_name"]["maxLength"],
+        "schedule_string": "*/5 * * * *",
+        "ingestion_type": "sql_snapshot",
+        "dataset_name": "d" * schema["dataset_name"]["maxLength"],
+        "credential_names": [f"c{i}" for i in range(schema["credential_names"]["maxItems"])],
+        "datasets": [],
+    }
+    nested: list[Any] = []
+    config["nested"] = nested
+    for _ in range(MAX_NESTING_DEPTH - 2):
+        nested.append([])
+        nested = nested[0]
+    config["text"] = ""
+    config["values"] = []
+    room = MAX_CONFIG_VALUES - _count_values(config)
+    config["datasets"] = [f"d{i}" for i in range(min(room, schema["datasets"]["maxItems"]))]
+    config["values"] = [0] * (room - len(config["datasets"]))
+    size = len(json.dumps(config, sort_keys=True, separators=(",", ":")))
+    config["text"] = "t" * (MAX_CONFIG_JSON_CHARS - size)
+    return config

@@ -5,5 +5,16 @@
 from this repository. Every module but `airflow_dags` runs without Airflow.
 """
 
-MODULE_ORDER = ("config", "table", "stream_schema", "streams", "lifecycle", "report", "metrics", "history", "cli")
+MODULE_ORDER = (
+    "config",
+    "table",
+    "schedules",
+    "stream_schema",
+    "streams",
+    "lifecycle",
+    "report",
+    "metrics",
+    "history",
+    "cli",
+)
 AIRFLOW_MODULE = "airflow_dags"

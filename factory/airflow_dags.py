@@ -27,7 +27,7 @@ from factory.lifecycle import record_lifecycle
 from factory.metrics import Metric, ParseFigures, parse_metrics, sync_failure_metrics, sync_metrics
 from factory.report import lifecycle_summary, report_lines
 from factory.streams import StreamSpec, config_hash, job_env, pod_spec, secret_refs, stream_tags, valid_specs
-from factory.table import ConfigUnavailable, Row, load_rows, query_active_rows
+from factory.table import ConfigUnavailable, Row, load_rows, query_active_rows, write_cache
 
 
 class InvalidStreamRows(Exception):
@@ -218,6 +218,8 @@ def build_all_dags(cfg: FactoryConfig) -> dict[str, DAG]:
     factory = build_factory_dag(cfg)
     loaded = load_rows(cfg)
     dags, skipped = build_stream_dags(cfg, loaded.rows)
+    if loaded.source == "database":  # the last good configuration holds only rows that passed every check
+        write_cache(cfg, [row for row in loaded.rows if row[0] not in skipped])
     figures = ParseFigures(
         streams_read=len(loaded.rows),
         dags_built=len(dags),

@@ -1,5 +1,6 @@
-"""`python <platform>_factory_dag.py [--json]`: what the factory would create from the live table, without Airflow;
-`--history <stream_key>` shows every change of one stream's row instead (factory/history.py)."""
+"""`python <platform>_factory_dag.py [--json] [--cache]`: what the factory would create from the live table (or,
+with --cache, from this user's last good configuration), without Airflow; `--history <stream_key>` shows every
+change of one stream's row instead (factory/history.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from typing import Any
 from factory.config import INGESTION_TASK_ID, SYNC_TASK_ID, FactoryConfig
 from factory.history import history_main
 from factory.streams import pod_spec, secret_refs, stream_tags, valid_specs
-from factory.table import ConfigUnavailable, Row, cache_path, query_active_rows, read_cache
+from factory.table import (
+    ConfigUnavailable,
+    Row,
+    cache_dir,
+    cached_configurations,
+    connection_settings,
+    query_active_rows,
+)
 
 
 def describe_plan(cfg: FactoryConfig, rows: list[Row], source: str) -> dict[str, Any]:
@@ -52,21 +60,61 @@ def print_plan(plan: dict[str, Any]) -> None:
         print(f"  SKIPPED {key}: {why}")
 
 
-def main(cfg: FactoryConfig, argv: list[str]) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
-    if "--history" in argv:
-        return history_main(cfg, argv)
-    try:
-        rows, source = query_active_rows(cfg, purpose="cli"), "database"
-    except ConfigUnavailable as err:
-        cfg.log.error("%s: cannot read %s (%s)", cfg.factory_dag_id, cfg.dsg_table, err)
-        rows, source = read_cache(cfg) or [], "cache " + cache_path(cfg)
-    plan = describe_plan(cfg, rows, source)
+USAGE = "usage: python <dag file> [--json] [--cache] | --history <stream_key> [--json]"
+# Exit codes of the plan command: 0 every row builds its DAG; 1 the table cannot be read (no database
+# settings, database down) or no cache was found; 2 a row would be skipped by Airflow's parse.
+EXIT_UNREADABLE = 1
+EXIT_ROWS_SKIPPED = 2
+
+
+def show(plan: dict[str, Any], argv: list[str]) -> int:
     if "--json" in argv:
         print(json.dumps(plan, indent=2))
     else:
         print_plan(plan)
-    return 0 if source == "database" else 1
+    return EXIT_ROWS_SKIPPED if plan["skipped"] else 0
+
+
+def show_cache(cfg: FactoryConfig, argv: list[str]) -> int:
+    """--cache: what the last good configuration of this user's cache holds, asked for explicitly."""
+    found = cached_configurations(cfg)
+    if not found:
+        print(f"{cfg.factory_dag_id}: no last good configuration of {cfg.dsg_table} in {cache_dir()}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    worst = 0
+    for database, path, rows in found:
+        worst = max(worst, show(describe_plan(cfg, rows, f"cache {path}, last good read of {database}"), argv))
+    return worst
+
+
+def main(cfg: FactoryConfig, argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    if "--history" in argv:
+        return history_main(cfg, argv)
+    unknown = [arg for arg in argv if arg not in ("--json", "--cache")]
+    if unknown:
+        print(USAGE, file=sys.stderr)
+        return EXIT_UNREADABLE
+    if "--cache" in argv:
+        return show_cache(cfg, argv)
+    try:
+        connection_settings(cfg)
+    except ConfigUnavailable as err:
+        print(
+            f"{cfg.factory_dag_id}: no database settings ({err}): run this where the Airflow workloads have "
+            "them (e.g. kubectl exec into the scheduler), or pass --cache for the last good configuration",
+            file=sys.stderr,
+        )
+        return EXIT_UNREADABLE
+    try:
+        rows = query_active_rows(cfg, purpose="cli")
+    except ConfigUnavailable as err:
+        print(
+            f"{cfg.factory_dag_id}: cannot read {cfg.dsg_table} ({err}); pass --cache for the last good configuration",
+            file=sys.stderr,
+        )
+        return EXIT_UNREADABLE
+    return show(describe_plan(cfg, rows, "database"), argv)
 
 
 def run(cfg: FactoryConfig) -> None:

@@ -16,20 +16,29 @@ from factory.config import (
     JOB_OPERATION,
     TAG_MAX_LEN,
     FactoryConfig,
+    one_line,
 )
-from factory.stream_schema import stream_config_problems
-from factory.table import Row
+from factory.stream_schema import MAX_CONFIG_JSON_CHARS, stream_config_problems
+from factory.table import Row, UnknownStatus
 
 StreamSpec = dict[str, Any]
 
 
 def parse_config(config_json: Any) -> dict[str, Any]:
+    if isinstance(config_json, UnknownStatus):
+        raise ValueError(config_json.reason)
     if config_json is None or not str(config_json).strip():
         raise ValueError("config_json is empty")
+    if not isinstance(config_json, str):
+        raise ValueError(f"config_json must be text, not {type(config_json).__name__}")
+    if len(config_json) > MAX_CONFIG_JSON_CHARS:
+        raise ValueError(f"config_json is {len(config_json)} characters long; at most {MAX_CONFIG_JSON_CHARS}")
     try:
         config = json.loads(config_json)
     except ValueError as err:
         raise ValueError(f"config_json is not valid JSON ({err})") from None
+    except RecursionError:
+        raise ValueError("config_json is nested too deeply to be read") from None
     if not isinstance(config, dict):
         raise ValueError(f"config_json must be a JSON object, not {type(config).__name__}")
     return config
@@ -70,7 +79,12 @@ def valid_specs(cfg: FactoryConfig, rows: list[Row]) -> tuple[list[StreamSpec], 
             specs.append(stream_spec(cfg, stream_key, config_json))
         except ValueError as err:
             skipped[stream_key] = str(err)
-            cfg.log.error("%s: stream %r in %s skipped: %s", cfg.factory_dag_id, stream_key, cfg.dsg_table, err)
+        except Exception as err:  # whatever a row holds, it costs only its own DAG
+            skipped[stream_key] = f"row cannot be checked ({one_line(err)})"
+        if stream_key in skipped:
+            cfg.log.error(
+                "%s: stream %r in %s skipped: %s", cfg.factory_dag_id, stream_key, cfg.dsg_table, skipped[stream_key]
+            )
     return specs, skipped
 
 

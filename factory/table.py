@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -19,7 +21,21 @@ from factory.config import (
     quote_ident,
 )
 
-Row = tuple[str, Any]  # (stream_key, config_json)
+Row = tuple[str, Any]  # (stream_key, config_json), or (stream_key, UnknownStatus) for a row to report
+STREAM_STATUSES = ("active", "disabled")
+
+
+@dataclass(frozen=True)
+class UnknownStatus:
+    """Stands in for the config of a row whose status is neither active nor disabled (`Active`, `active `,
+    NULL): such a row builds no DAG and is reported as skipped like any other bad row, never dropped silently."""
+
+    status: str | None
+
+    @property
+    def reason(self) -> str:
+        shown = "NULL" if self.status is None else repr(self.status)
+        return f"status {shown} is not one of {', '.join(STREAM_STATUSES)}"
 
 
 @dataclass(frozen=True)
@@ -70,12 +86,17 @@ def connect(cfg: FactoryConfig, settings: dict[str, str], purpose: str) -> Any:
 
 
 def select_active_rows(cfg: FactoryConfig, conn: Any, stream_key: str | None) -> list[Row]:
-    query = f"SELECT stream_key, config_json FROM {quote_ident(cfg.dsg_table)} WHERE status = 'active'"
+    """The active rows, and the rows of an unknown status (to report them); disabled rows are left out."""
+    table = quote_ident(cfg.dsg_table)
+    query = f"SELECT stream_key, config_json, status FROM {table} WHERE status IS DISTINCT FROM 'disabled'"
     params: tuple[str, ...] = ()
     if stream_key is not None:
         query += " AND stream_key = %s"
         params = (stream_key,)
-    return [(str(key), value) for key, value in conn.execute(query, params).fetchall()]
+    return [
+        (str(key), value if status == "active" else UnknownStatus(status))
+        for key, value, status in conn.execute(query, params).fetchall()
+    ]
 
 
 def query_active_rows(cfg: FactoryConfig, stream_key: str | None = None, purpose: str = "parse") -> list[Row]:
@@ -94,21 +115,50 @@ def query_active_rows(cfg: FactoryConfig, stream_key: str | None = None, purpose
 
 
 def cache_dir() -> str:
-    return os.environ.get(CACHE_DIR_ENV, DEFAULT_CACHE_DIR)
+    """$DATASURFACE_DAG_CACHE_DIR, else a folder of this user's own: no process serves another user's rows."""
+    return os.environ.get(CACHE_DIR_ENV) or f"{DEFAULT_CACHE_DIR}-{os.getuid()}"
 
 
-def cache_path(cfg: FactoryConfig) -> str:
-    return os.path.join(cache_dir(), cfg.dsg_table + ".json")
+def cache_path(cfg: FactoryConfig, source: str | None = None) -> str | None:
+    """One file per database and table: `<table>-<digest of host/dbname/table>.json`."""
+    source = source or cache_source_of(cfg)
+    if source is None:
+        return None
+    digest = hashlib.sha256(f"{source}/{cfg.dsg_table}".encode()).hexdigest()[:16]
+    return os.path.join(cache_dir(), f"{cfg.dsg_table}-{digest}.json")
 
 
-def cache_payload(cfg: FactoryConfig, rows: list[Row]) -> str:
-    return json.dumps({"table": cfg.dsg_table, "rows": [list(row) for row in rows]}, sort_keys=True)
+def cache_source_of(cfg: FactoryConfig) -> str | None:
+    """The database the cache belongs to, `host/dbname` from the environment (not the port, which an outage
+    or a port-forward may change; no credentials), or None when the environment does not name one."""
+    values = [os.environ.get(env) for env in (cfg.host_env, cfg.database_env)]
+    return None if not all(values) else f"{values[0]}/{values[1]}"
+
+
+def private_cache_dir() -> str | None:
+    """The cache folder, made if missing (mode 700); None when it is not this user's alone."""
+    folder = cache_dir()
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        info = os.lstat(folder)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        return None
+    return folder
+
+
+def cache_payload(cfg: FactoryConfig, rows: list[Row], source: str) -> str:
+    return json.dumps({"table": cfg.dsg_table, "database": source, "rows": [list(row) for row in rows]}, sort_keys=True)
 
 
 def write_cache(cfg: FactoryConfig, rows: list[Row]) -> None:
-    """Atomically replace the cache with the rows of a good read (only when they changed)."""
-    payload = cache_payload(cfg, rows)
-    path = cache_path(cfg)
+    """Atomically replace the cache with the rows of a good read that passed every check (only when changed)."""
+    source = cache_source_of(cfg)
+    path = cache_path(cfg, source)
+    if source is None or path is None:
+        return
+    payload = cache_payload(cfg, rows, source)
     try:
         with open(path, encoding="utf-8") as current:
             if current.read() == payload:
@@ -116,9 +166,12 @@ def write_cache(cfg: FactoryConfig, rows: list[Row]) -> None:
                 return
     except OSError:
         pass
+    folder = private_cache_dir()
+    if folder is None:
+        cfg.log.warning("%s: %s is not a folder of this user's own; no cache written", cfg.factory_dag_id, cache_dir())
+        return
     try:
-        os.makedirs(cache_dir(), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir(), prefix=cfg.dsg_table + ".", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=cfg.dsg_table + ".", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(payload)
         os.replace(tmp, path)
@@ -129,17 +182,28 @@ def write_cache(cfg: FactoryConfig, rows: list[Row]) -> None:
 
 
 def cache_age_seconds(cfg: FactoryConfig) -> float | None:
+    path = cache_path(cfg)
     try:
-        return max(0.0, time.time() - os.path.getmtime(cache_path(cfg)))
+        return None if path is None else max(0.0, time.time() - os.path.getmtime(path))
     except OSError:
         return None
 
 
 def read_cache(cfg: FactoryConfig) -> list[Row] | None:
-    """The rows of the last good read, or None when there is no usable cache."""
+    """The rows of the last good read of this table in this database, or None when there is no usable cache:
+    none yet, the environment names no database, or the file is not this user's own."""
+    source = cache_source_of(cfg)
+    path = cache_path(cfg, source)
+    if path is None:
+        return None
     try:
-        with open(cache_path(cfg), encoding="utf-8") as cached:
+        with open(path, encoding="utf-8") as cached:
+            info = os.fstat(cached.fileno())
+            if info.st_uid != os.getuid() or info.st_mode & 0o022:
+                return None
             payload = json.load(cached)
+        if payload["table"] != cfg.dsg_table or payload["database"] != source:
+            return None
         return [(str(key), value) for key, value in payload["rows"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -148,29 +212,28 @@ def read_cache(cfg: FactoryConfig) -> list[Row] | None:
 def load_rows(cfg: FactoryConfig, stream_key: str | None = None) -> LoadedRows:
     """Active rows from the table, or from the cache when the table cannot be read.
 
-    A good full read refreshes the cache. A failed read logs exactly one error saying why and what
-    is used instead; it never raises, so no data or outage makes the DAG file fail to import.
+    The cache is written by the caller, with the rows that passed every check (`write_cache`). A failed read
+    logs exactly one error saying why and what is used instead; it never raises, so no data or outage makes
+    the DAG file fail to import.
     """
     started = time.perf_counter()
     try:
         rows = query_active_rows(cfg, stream_key)
     except ConfigUnavailable as err:
         return rows_from_cache(cfg, str(err), stream_key, time.perf_counter() - started)
-    seconds = time.perf_counter() - started
-    if stream_key is None:
-        write_cache(cfg, rows)
-    return LoadedRows(rows, "database", seconds)
+    return LoadedRows(rows, "database", time.perf_counter() - started)
 
 
 def rows_from_cache(cfg: FactoryConfig, problem: str, stream_key: str | None, query_seconds: float) -> LoadedRows:
     cached = read_cache(cfg)
     if cached is None:
+        where = cache_path(cfg) or "(none: the environment names no database)"
         cfg.log.error(
             "%s: cannot read %s (%s); no last good configuration at %s, so no ingestion DAGs are built",
             cfg.factory_dag_id,
             cfg.dsg_table,
             problem,
-            cache_path(cfg),
+            where,
         )
         return LoadedRows([], "none", query_seconds)
     if stream_key is not None:
@@ -184,3 +247,30 @@ def rows_from_cache(cfg: FactoryConfig, problem: str, stream_key: str | None, qu
         len(cached),
     )
     return LoadedRows(cached, "cache", query_seconds, cache_age_seconds(cfg))
+
+
+def cached_configurations(cfg: FactoryConfig) -> list[tuple[str, str, list[Row]]]:
+    """(database, path, rows) of each last good configuration of this table this user's cache holds: the
+    environment's database only when it names one, else every database's."""
+    if cache_source_of(cfg) is not None:
+        rows = read_cache(cfg)
+        return [] if rows is None else [(cache_source_of(cfg) or "", cache_path(cfg) or "", rows)]
+    found = []
+    try:
+        names = sorted(os.listdir(cache_dir()))
+    except OSError:
+        return []
+    for name in names:
+        if not (name.startswith(cfg.dsg_table + "-") and name.endswith(".json")):
+            continue
+        path = os.path.join(cache_dir(), name)
+        try:
+            with open(path, encoding="utf-8") as cached:
+                info = os.fstat(cached.fileno())
+                payload = json.load(cached)
+            source = payload["database"]
+            if info.st_uid == os.getuid() and payload["table"] == cfg.dsg_table and cache_path(cfg, source) == path:
+                found.append((str(source), path, [(str(key), value) for key, value in payload["rows"]]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return found

@@ -17,13 +17,16 @@ import yaml
 from components.factory_dag import factory_config
 from components.settings import SettingsError, parse_settings
 from factory.streams import valid_specs
+from factory.table import UnknownStatus
 from tests.bad_input_matrix import ROWS, code, expanded, rows_of
+from tests.integration.airflow import test_factory_dag_hostile_rows as hostile
 from tests.policy import resources as r
 from tests.policy.analyzer import policy_names, review
 from tests.program_harness import execute, prepare_run, valid_raw
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK = "yellowlive"
+HOSTILE_ROWS_TEST = "tests/integration/airflow/test_factory_dag_hostile_rows.py"
 E2E_TEST_ID = re.compile(r"^(?P<path>tests/e2e/\w+\.py)::(?P<test>test_\w+)(\[[\w.-]+\])?$")
 
 
@@ -156,11 +159,39 @@ def test_an_engine_admin_endpoint_cluster_or_privilege_row_names_the_e2e_test_th
 # --- factory parse: the DAG file's own check of a row in the table ------------------------------------
 
 
+# Inputs too long to write in the table: the row shows them shortened with "…".
+GENERATED = {
+    "F12": '{"store_name": "Store1", "x": ' + "[" * 1000 + "]" * 1000 + "}",
+    "F13": '{"store_name": "Store1", "datasets": [' + ",".join(['"d"'] * 2_000_000) + "]}",
+}
+
+
+def factory_row_input(row) -> tuple[str, object]:
+    """(stream_key, what the table holds in config_json): an UnknownStatus when the row gives another status."""
+    spans = re.findall(r"`([^`]+)`", row.bad_input)
+    stream_key, config_json = spans[0], GENERATED.get(row.id, spans[1])
+    assert "…" not in config_json, f"{row.id}: a shortened input needs its GENERATED text"
+    if len(spans) == 3:
+        status = None if spans[2] == "NULL" else spans[2]
+        return stream_key, UnknownStatus(status)
+    return stream_key, config_json
+
+
 @pytest.mark.parametrize("row", rows_of("factory parse"), ids=lambda row: row.id)
 def test_a_factory_row_is_skipped_by_the_dag_file_with_its_reason(row, caplog):
-    stream_key, config_json = re.findall(r"`([^`]+)`", row.bad_input)
+    stream_key, config_json = factory_row_input(row)
     cfg = factory_config(parse_settings(valid_raw()))
     specs, skipped = valid_specs(cfg, [(stream_key, config_json), ("Good", '{"store_name": "Good"}')])
     assert [spec["stream_key"] for spec in specs] == ["Good"]
     assert skipped == {stream_key: code(row.message)}
     assert f"stream {stream_key!r} in yellowlive_airflow_dsg skipped: {code(row.message)}" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "row", [r for r in rows_of("factory parse") if HOSTILE_ROWS_TEST in r.checked_by], ids=lambda row: row.id
+)
+def test_a_factory_row_checked_in_airflow_has_its_reason_in_that_test(row):
+    """The integration test runs the same inputs in Airflow 3.3.2; its reasons are the rows' messages."""
+    assert code(row.message).replace("8000039", "<n>") in {
+        why.replace(str(len(hostile.HUGE)), "<n>") for why in hostile.REASONS.values()
+    }

@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -295,11 +297,14 @@ class AirflowRun:
                 env[key] = value
         return env
 
-    def run(self, args: list[str], timeout: float = DRIVER_TIMEOUT, **overrides) -> subprocess.CompletedProcess:
+    def run(
+        self, args: list[str], timeout: float = DRIVER_TIMEOUT, input_text: str | None = None, **overrides
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
             [str(self.python), *args],
             env=self.env(**overrides),
             cwd=self.root,
+            input=input_text,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -365,6 +370,45 @@ def airflow_home(airflow_run, migrated_airflow_db) -> Path:
     home.mkdir(exist_ok=True)
     shutil.copy(migrated_airflow_db, home / "airflow.db")
     return home
+
+
+# ---------------------------------------------------------------------------------------------
+# The real dag-processor
+# ---------------------------------------------------------------------------------------------
+
+PROCESSOR_SETTINGS = {
+    "AIRFLOW__DAG_PROCESSOR__STALE_DAG_THRESHOLD": "4",
+    "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "2",
+    "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "2",
+    "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+    "AIRFLOW__DAG_PROCESSOR__PRINT_STATS_INTERVAL": "600",
+    "AIRFLOW__SCHEDULER__PARSING_CLEANUP_INTERVAL": "2",
+}
+
+
+@contextmanager
+def dag_processor(run, log_path, **settings: str):
+    """A real `airflow dag-processor` over `run`'s dags folder, parsing every 2 s; stopped with its process group."""
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [str(run.python), "-m", "airflow", "dag-processor"],
+            env=run.env(**PROCESSOR_SETTINGS, **settings),
+            cwd=run.root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        except ProcessLookupError:  # it exited on its own (the test has said why)
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
 
 
 @pytest.fixture

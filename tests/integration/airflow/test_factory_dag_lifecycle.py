@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
 import sqlite3
-import subprocess
 import time
-from contextlib import contextmanager
 
 import pytest
+
+from tests.integration.airflow.conftest import dag_processor
 
 pytestmark = pytest.mark.integration
 
@@ -132,38 +130,6 @@ def test_sync_task_runs_in_airflow_and_returns_its_summary(airflow_run, airflow_
 # ---------------------------------------------------------------------------------------------
 # The real dag-processor
 # ---------------------------------------------------------------------------------------------
-
-STALE_AFTER_SECONDS = 4
-PROCESSOR_SETTINGS = {
-    "AIRFLOW__DAG_PROCESSOR__STALE_DAG_THRESHOLD": str(STALE_AFTER_SECONDS),
-    "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "2",
-    "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "2",
-    "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
-    "AIRFLOW__DAG_PROCESSOR__PRINT_STATS_INTERVAL": "600",
-    "AIRFLOW__SCHEDULER__PARSING_CLEANUP_INTERVAL": "2",
-}
-
-
-@contextmanager
-def dag_processor(run, log_path):
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [str(run.python), "-m", "airflow", "dag-processor"],
-            env=run.env(**PROCESSOR_SETTINGS),
-            cwd=run.root,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield process
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 def stale_flags(metadata_db) -> dict[str, bool]:

@@ -48,10 +48,19 @@ def test_failing_query_also_falls_back_to_the_last_good_dags(good_parse):
 
 
 def test_missing_connection_variables_are_named_and_the_last_good_dags_kept(good_parse):
-    result = good_parse.parse(DATASURFACE_POSTGRES_HOST=None, postgres_PASSWORD=None)
+    result = good_parse.parse(postgres_USER=None, postgres_PASSWORD=None)
     assert result["dag_ids"] == GOOD_IDS
     [error] = errors_of(result)
-    assert "environment variable(s) not set: DATASURFACE_POSTGRES_HOST, postgres_PASSWORD" in error
+    assert "environment variable(s) not set: postgres_USER, postgres_PASSWORD" in error
+
+
+def test_without_the_database_named_no_cache_is_served(good_parse):
+    """The cache belongs to one database's table: an environment that names no database gets none."""
+    result = good_parse.parse(DATASURFACE_POSTGRES_HOST=None)
+    assert result["dag_ids"] == [FACTORY]
+    [error] = errors_of(result)
+    assert "environment variable(s) not set: DATASURFACE_POSTGRES_HOST" in error
+    assert "no last good configuration at (none: the environment names no database)" in error
 
 
 def test_database_down_without_a_cache_leaves_only_the_factory_dag(airflow_run, free_tcp_port):

@@ -1,7 +1,10 @@
 import json
 
-from components.stream_schema import load_schema
-from factory.stream_schema import stream_config_problems
+import pytest
+from jsonschema import Draft202012Validator
+
+from components.stream_schema import load_schema, schema_json
+from factory.stream_schema import FactoryValidator, stream_config_problems
 
 
 def test_an_unusual_property_name_is_quoted_in_the_path():
@@ -20,3 +23,19 @@ def test_every_violation_is_listed_sorted_by_path():
 
 def test_the_config_the_dag_file_carries_is_the_repositorys_schema(cfg):
     assert json.loads(cfg.stream_schema) == load_schema()
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"store_name": "S", "datasets": ["a", "b"], "credential_names": ["postgres", "x_1"]},
+        {"store_name": "S", "datasets": ["a", " ", 5, None, ["x"]], "credential_names": ["ok", "not-ok", "", 7]},
+        {"store_name": "S", "datasets": "one", "credential_names": {"a": 1}},
+        {"store_name": "S", "datasets": ["d"] * 201},
+    ],
+)
+def test_the_fast_list_check_reports_exactly_what_jsonschema_reports(config):
+    schema = json.loads(schema_json())
+    slow = sorted((e.json_path, e.message) for e in Draft202012Validator(schema).iter_errors(config))
+    fast = sorted((e.json_path, e.message) for e in FactoryValidator(schema).iter_errors(config))
+    assert fast == slow
