@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from components import workload_patch as wp
+from tests.conftest import REPO_ROOT
 
 
 def props(**changes) -> dict:
@@ -60,3 +64,14 @@ def test_another_target_or_owner_is_a_replacement_created_before_the_old_is_rele
     result = wp.WorkloadPatchProvider().diff("id", {**props(), "drift": []}, props(**{field: value}))
     assert result.replaces == [field] and result.delete_before_replace is False
     assert dry_runs == []
+
+
+def test_the_program_and_its_providers_import_no_kubernetes_client():
+    """The client is imported by the calls that reach the cluster: a program run or a preview with no change
+    (the provider process unpickles the provider, importing this module) does not pay for its import."""
+    code = (
+        "import sys, components.platform, components.workload_patch; "
+        "print(sorted(m for m in ('kubernetes', 'urllib3') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert done.stdout.strip() == "[]"
