@@ -15,7 +15,7 @@ program, the dynamic providers' Python process, each provider plugin, the CLI it
 time above the floor goes. The sampling costs CPU itself, so those previews are not among the timed ones.
 
 Needs the toolchain (python3 toolchain/pulumi_toolchain.py) and runs with the project's main virtualenv:
-    .venv/bin/python bench/preview_bench.py [--sizes 10 10000] [--repeat 5]
+    .venv/bin/python bench/preview_bench.py [--sizes 10 10000] [--repeat 5] [--breakdown] [--bin DIR]
 """
 
 from __future__ import annotations
@@ -355,9 +355,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 10000])
     parser.add_argument("--repeat", type=int, default=5, help="timed previews of each program per size")
     parser.add_argument("--breakdown", action="store_true", help="one more preview of each, CPU by process")
+    parser.add_argument(
+        "--bin", type=Path, help="the toolchain's bin folder (default: as toolchain/pulumi_toolchain.py prints it)"
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the servers when stopped
-    bin_dir = toolchain_bin()
+    bin_dir = args.bin or toolchain_bin()
     version = subprocess.run([str(bin_dir / "pulumi"), "version"], capture_output=True, text=True).stdout.strip()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"Pulumi {version}; {bytecode_note()}; {os.cpu_count()} cores, load average {load}", flush=True)
