@@ -107,7 +107,7 @@ class Cli:
         return self.run("preview", "--expect-no-changes")
 
     def sampled_preview(self) -> dict[str, float]:
-        """CPU seconds by kind of process of one no-change preview, and its wall-clock time ("elapsed")."""
+        """CPU seconds by kind of process of one no-change preview, and its wall-clock time (WALL_CLOCK)."""
         started = time.perf_counter()
         process = subprocess.Popen(
             ["pulumi", "preview", "--expect-no-changes", "--stack", self.stack, "--non-interactive"],
@@ -361,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the servers when stopped
     bin_dir = args.bin or toolchain_bin()
+    # kubectl (the chart's objects) from the toolchain too, as scripts/run_local.sh puts it on PATH.
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
     version = subprocess.run([str(bin_dir / "pulumi"), "version"], capture_output=True, text=True).stdout.strip()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"Pulumi {version}; {bytecode_note()}; {os.cpu_count()} cores, load average {load}", flush=True)
