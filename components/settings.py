@@ -8,6 +8,7 @@ stack's streams file (components/streams.py), it reads nothing else.
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +17,14 @@ from typing import Any
 from components.naming import (
     PLATFORMS,
     PlatformNames,
+    credential_name_problem,
     hostname_problem,
+    image_reference_problem,
     sql_identifier_problem,
     to_k8s_name,
 )
 from components.project_file import DEFAULTS, PROJECT, PROJECT_DIR, SECRET_KEYS, PlainText
-from components.streams import SeedStream, parse_streams
+from components.streams import SeedStream, parse_streams, without_secrets
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 SSL_MODES = ("disable", "require", "verify-ca", "verify-full")
@@ -159,6 +162,17 @@ class _Collector:
         return host or ""
 
 
+def dags_folder_problem(folder: str) -> str | None:
+    """Why `folder` cannot be the dags folder the workloads mount the factory's ConfigMap under, or None."""
+    if not folder.startswith("/"):
+        return "must be an absolute path inside the Airflow containers"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in folder):
+        return "must not hold control characters (a newline, a tab)"
+    if "//" in folder or posixpath.normpath(folder) != (folder.rstrip("/") or "/"):
+        return "must be a normalized absolute path (no '.' or '..' parts, no '//')"
+    return None
+
+
 def _parse_workload(text: str) -> Workload | None:
     kind, sep, rest = text.partition("/")
     name, _, container = rest.partition(":")
@@ -249,9 +263,14 @@ def parse_settings(raw: Mapping[str, Any], project_dir: Path = PROJECT_DIR) -> S
             if problem:
                 c.fail(key, value, problem)
 
+    if merge_db_user and merge_db_user == admin_user:
+        why = "must be a role of its own, not adminUser (the stack creates, alters and drops it)"
+        c.fail("mergeDbUser", merge_db_user, why)
+
     credential_name = c.string("credentialName") or ""
-    if credential_name and not credential_name.replace("_", "").isalnum():
-        c.fail("credentialName", credential_name, "must be letters, digits and '_' (it forms env var names)")
+    credential_problem = credential_name_problem(credential_name) if credential_name else None
+    if credential_problem:
+        c.fail("credentialName", credential_name, credential_problem)
     if platform and credential_name:
         names = PlatformNames(platform, credential_name)
 
@@ -271,21 +290,30 @@ def parse_settings(raw: Mapping[str, Any], project_dir: Path = PROJECT_DIR) -> S
     writer_user, writer_password = _parse_writer(c, merge_db_user, admin_user)
 
     dags_folder = c.string("dagsFolder") or ""
-    if dags_folder and not dags_folder.startswith("/"):
-        c.fail("dagsFolder", dags_folder, "must be an absolute path inside the Airflow containers")
+    folder_problem = dags_folder_problem(dags_folder) if dags_folder else None
+    if folder_problem:
+        c.fail("dagsFolder", dags_folder, folder_problem)
 
     job_image = c.string("jobImage", required=True) or ""
+    image_problem = image_reference_problem(job_image) if job_image else None
+    if image_problem:
+        c.fail("jobImage", job_image, image_problem)
     factory_schedule = c.string("factorySchedule") or ""
     create_database = c.boolean("createDatabase")
     workloads = _parse_workloads(c)
-    streams, stream_problems = parse_streams(c.string_list("seedStreams"), c.string("streamsFile"), names, project_dir)
+    known_secrets = {key: value for key, value in secrets.items() if isinstance(value, str)}
+    if isinstance(writer_password, str):
+        known_secrets["writerDbPassword"] = writer_password
+    streams, stream_problems = parse_streams(
+        c.string_list("seedStreams"), c.string("streamsFile"), names, project_dir, known_secrets
+    )
     c.problems += stream_problems
     render_to = c.string("renderManifestsTo") or None
     kube_context = c.string("kubeContext") or None
 
     # platform and namespace are required, so neither is None once no problem was found.
     if c.problems or platform is None or namespace is None:
-        raise SettingsError(c.problems)
+        raise SettingsError(without_secrets(c.problems, known_secrets))
 
     return Settings(
         platform=platform,

@@ -18,7 +18,7 @@ INGESTION_TASK_ID = "snapshot_merge"
 SYNC_TASK_ID = "sync_dynamic_dags"
 TAG_MAX_LEN = 100
 DAG_ID_MAX_LEN = 250
-DAG_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
+DAG_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+\Z")  # \Z: `$` would accept a final newline
 
 
 @dataclass(frozen=True)

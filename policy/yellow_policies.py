@@ -4,20 +4,29 @@ A stack policy sees every resource with its parent, so each part of a `datasurfa
 component is judged against what that component records about its platform, whatever the order the
 engine registered them in, and each violation names its resource. The rules themselves (hostnames,
 the credentials Secret's keys, the platforms) are the program's, imported from `components.naming`.
-Messages never repeat a password: they end up in PR comments.
+Messages never repeat a password, nor quote a value or name a field that holds one: they end up in PR
+comments (`hiding`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import Policy, PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy
 from pulumi_policy.proxy import UnknownValueError
 
-from components.naming import HOST_ENV, PLATFORMS, SECRET_PASSWORD_KEY, SECRET_USER_KEY, hostname_problem
+from components.naming import (
+    HOST_ENV,
+    PLATFORMS,
+    SECRET_PASSWORD_KEY,
+    SECRET_USER_KEY,
+    hostname_problem,
+    platform_words,
+)
 
 PLATFORM_TYPE = "datasurface:yellow:Platform"
 SECRET_TYPE = "kubernetes:core/v1:Secret"
@@ -63,6 +72,20 @@ def strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from strings(item, f"{path}[{index}]")
+    elif isinstance(value, str):
+        yield path, value
+
+
+def names_and_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(path, text) of every string in a plain value and of every key of its mappings."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            yield child, str(key)
+            yield from names_and_strings(item, child)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from names_and_strings(item, f"{path}[{index}]")
     elif isinstance(value, str):
         yield path, value
 
@@ -170,12 +193,30 @@ def _is_password_name(name: Any) -> bool:
     return isinstance(name, str) and name.upper().endswith("PASSWORD")
 
 
-def secret_passwords(props: Mapping[str, Any]) -> set[str]:
-    """The passwords a Secret holds, long enough to search for."""
+def _last_key(path: str) -> str:
+    return re.split(r"[.\[]", path)[-1]
+
+
+def secret_fields(props: Mapping[str, Any], resource_type: str) -> Iterator[tuple[str, str]]:
+    """(path, value) of the fields that carry a secret config value: every field named like a password (the
+    admin providers', the roles', the dynamic resources' `password`), and a Secret's password entries."""
+    for path, text in strings(props):
+        if _is_password_name(_last_key(path)):
+            yield path, text
+    if resource_type == SECRET_TYPE:
+        for key, value in secret_entries(props).items():
+            if _is_password_name(key) and isinstance(value, str):
+                yield f"data.{key}", value
+
+
+def secret_values(args: StackValidationArgs) -> set[str]:
+    """Every secret value the stack declares (the passwords of mergeDbPassword, adminPassword and
+    writerDbPassword, wherever they are passed), however short."""
     return {
         value
-        for key, value in secret_entries(props).items()
-        if _is_password_name(key) and isinstance(value, str) and len(value) >= MIN_SEARCHED_PASSWORD_LENGTH
+        for resource, props, _ in parts(args)
+        for _, value in secret_fields(props, resource.resource_type)
+        if value
     }
 
 
@@ -190,31 +231,101 @@ def literal_env_passwords(props: Mapping[str, Any]) -> list[str]:
 
 
 def leaked_passwords(props: Mapping[str, Any], passwords: Collection[str]) -> list[str]:
+    """Where a plain (not secret) input holds one of `passwords`: a field named like a password is where a
+    secret belongs; anywhere else (a seed row's config, the DAG file, an env value, a name) it is in clear text."""
+    searched = [password for password in passwords if len(password) >= MIN_SEARCHED_PASSWORD_LENGTH]
     return [
-        f"{path} holds the password of a Secret of this stack"
-        for path, text in strings(props)
-        if any(password in text for password in passwords)
+        f"{path} holds a password of this stack (the value of a secret config key); a secret may only be passed "
+        "as a secret input"
+        for path, text in names_and_strings(props)
+        if not _is_password_name(_last_key(path)) and any(password in text for password in searched)
     ]
 
 
 def check_passwords(args: StackValidationArgs, report: ReportViolation) -> None:
-    passwords = set().union(*(secret_passwords(props) for _, props, _ in parts(args, [SECRET_TYPE])))
-    for resource, props, _ in parts(args, [CONFIGMAP_TYPE, *PATCH_TYPES]):
-        for message in literal_env_passwords(props) + leaked_passwords(props, passwords):
+    passwords = secret_values(args)
+    for resource, props, platform in parts(args):
+        workload_part = resource.resource_type in (CONFIGMAP_TYPE, *PATCH_TYPES)
+        if platform is None and not workload_part:
+            continue
+        # A Secret's data is where passwords belong (its username is the credentials policy's); every other
+        # field of every resource of a platform, seed rows and providers included, must not hold one.
+        if resource.resource_type == SECRET_TYPE:
+            props = {key: value for key, value in props.items() if key not in ("data", "stringData")}
+        found = literal_env_passwords(props) if workload_part else []
+        for message in found + leaked_passwords(props, passwords):
             report(message, resource.urn)
+
+
+# --- never a secret in a message ---------------------------------------------------------------
+
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+HIDDEN_VALUE = "<a value holding a secret, not shown>"
+HIDDEN_MESSAGE = (
+    "a violation whose message would show a field holding a password of this stack; it is not shown (choose a "
+    "password that appears nowhere else in the stack)"
+)
+
+
+def _holds_secret(text: str, secrets: Collection[str]) -> bool:
+    """Whether `text` holds a secret: one long enough to search for, or a short one making up half of it
+    (a short password inside a long name is chance, and showing the name tells nothing of it)."""
+    return any(
+        secret in text and (len(secret) >= MIN_SEARCHED_PASSWORD_LENGTH or 2 * len(secret) >= len(text))
+        for secret in secrets
+        if secret
+    )
+
+
+def hidden(message: str, secrets: Collection[str]) -> str:
+    """`message` with every quoted value that holds a secret replaced; when a secret still shows (in a
+    field's name), the message is not shown at all."""
+    message = _QUOTED.sub(lambda m: HIDDEN_VALUE if _holds_secret(m.group()[1:-1], secrets) else m.group(), message)
+    searched = [secret for secret in secrets if len(secret) >= MIN_SEARCHED_PASSWORD_LENGTH]
+    return HIDDEN_MESSAGE if any(secret in message for secret in searched) else message
+
+
+def hiding(check: Any) -> Any:
+    """A stack policy's `validate`, its violations passed through `hidden` with the stack's secrets."""
+
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        secrets = secret_values(args)
+        check(args, lambda message, urn=None: report(hidden(message, secrets), urn))
+
+    validate.__name__ = validate.__qualname__ = check.__name__
+    return validate
 
 
 # --- one platform's names ----------------------------------------------------------------------
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+_COMPOUND = re.compile(r"[a-z0-9]+(?:[_-][a-z0-9]+)+")
+
+
+def foreign_platform(text: str, platform: str) -> str | None:
+    """The other platform `text` names, or None. Whole words only, in any case (words are runs of letters and
+    digits): its name anywhere (`yellowforensic_replay`, `YELLOWFORENSIC`; not `yellowforensics`), its short name
+    as a part of a compound name (`postgres_forensic`, `forensic-db`; not 'the live table')."""
+    lowered = text.lower()
+    words = set(_WORD.findall(lowered))
+    parts = {part for compound in _COMPOUND.findall(lowered) for part in re.split(r"[_-]", compound)}
+    for other in PLATFORMS:
+        full, short = platform_words(other)
+        if other != platform and (full in words or short in parts):
+            return other
+    return None
+
+
 def foreign_names(props: Mapping[str, Any], platform: str) -> list[str]:
-    """Where a resource of `platform` names another platform (its table, DAG ids, ConfigMap, Secret, ...)."""
+    """Where a resource of `platform` names another platform: its table, DAG ids, ConfigMap, Secret, and a
+    stream key, store name or credential name (a key of the seed rows, of a Secret, an env var's name)."""
+    found = ((path, foreign_platform(text, platform)) for path, text in names_and_strings(props))
     return [
-        f"{path} names platform {other!r}; platform {platform!r} may only use its own tables, DAG ids and "
-        "Kubernetes objects"
-        for path, text in strings(props)
-        for other in PLATFORMS
-        if other != platform and other in text
+        f"{path} names platform {other!r}; platform {platform!r} may only use its own tables, DAG ids, stream "
+        "keys, credential names and Kubernetes objects"
+        for path, other in found
+        if other
     ]
 
 
@@ -230,23 +341,23 @@ POLICIES: list[Policy] = [
     StackValidationPolicy(
         name="yellow-host-env-is-configured-dns-name",
         description=f"{HOST_ENV} in every Airflow workload patch is its platform's mergeDbHost, verbatim.",
-        validate=check_host_env,
+        validate=hiding(check_host_env),
     ),
     StackValidationPolicy(
         name="yellow-credentials-secret-has-both-key-variants",
         description="The credentials Secret carries username/password and <credential>_USER/<credential>_PASSWORD, "
         "with the same values.",
-        validate=check_credentials,
+        validate=hiding(check_credentials),
     ),
     StackValidationPolicy(
         name="yellow-no-password-in-plain-sight",
-        description="No workload env var named like a password is a literal, and no ConfigMap or workload patch "
-        "holds a Secret's password.",
-        validate=check_passwords,
+        description="No workload env var named like a password is a literal, and no plain input of any resource "
+        "(seed rows, the DAG file, env values, names) holds a password of the stack.",
+        validate=hiding(check_passwords),
     ),
     StackValidationPolicy(
         name="yellow-names-belong-to-platform",
-        description="No resource of a platform names another platform.",
-        validate=check_names,
+        description="No resource of a platform names another platform (whole words, in any case).",
+        validate=hiding(check_names),
     ),
 ]

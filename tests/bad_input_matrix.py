@@ -44,6 +44,15 @@ def code(cell: str) -> str:
     return found.group(1)
 
 
+# `<5000 × [>` in a row's input stands for 5000 times `[`: values too large to write out in a table.
+_REPEATED = re.compile(r"<(?P<count>[0-9][0-9,]*) × (?P<text>[^>]+)>")
+
+
+def expanded(text: str) -> str:
+    """A row's input with each `<N × text>` written out."""
+    return _REPEATED.sub(lambda m: m["text"] * int(m["count"].replace(",", "")), text)
+
+
 def read_rows() -> list[Row]:
     rows = []
     for line in DOC.read_text().splitlines():

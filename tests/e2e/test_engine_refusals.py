@@ -5,6 +5,8 @@ The expected messages are the ones docs/bad-input-matrix.md promises for its eng
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -74,3 +76,31 @@ def test_a_plain_text_secret_is_refused(fresh_project):
     set_secrets(fresh_project, "adminPassword")
     fresh_project.pulumi("config", "set", "mergeDbPassword", "S3cr3t")
     assert promised_message("engine", "test_a_plain_text_secret_is_refused") in refusal(fresh_project)
+
+
+def one_inline_stream(size: int) -> list[str]:
+    """`seedStreams` holding one stream whose config carries `size` characters of data."""
+    config = {"store_name": "Store1", "blob": "x" * size}
+    return [json.dumps({"stream_key": "Store1", "status": "active", "config": config})]
+
+
+def test_an_inline_stream_past_the_environment_cap_stops_the_engine_before_the_program(fresh_project):
+    """1 MB inline: the whole stack config reaches the program in PULUMI_CONFIG, one environment string, which
+    Linux caps at 128 KiB; the program cannot be started, so no check of it can name the key."""
+    set_secrets(fresh_project, "mergeDbPassword", "adminPassword")
+    edit_stack_file(
+        fresh_project, lambda config: config.__setitem__(PREFIX + "seedStreams", one_inline_stream(1 << 20))
+    )
+    output = refusal(fresh_project)
+    assert (
+        promised_message("engine", "test_an_inline_stream_past_the_environment_cap_stops_the_engine_before_the_program")
+        in output
+    )
+
+
+def test_an_inline_stream_that_still_fits_is_refused_by_the_program_naming_it(fresh_project):
+    """20 KB inline: the program starts, and its settings validation names the entry (row S67's check)."""
+    set_secrets(fresh_project, "mergeDbPassword", "adminPassword")
+    edit_stack_file(fresh_project, lambda config: config.__setitem__(PREFIX + "seedStreams", one_inline_stream(20_000)))
+    output = refusal(fresh_project)
+    assert f"{PREFIX}seedStreams[0] = " in output and "is longer than 16384 characters" in output, output

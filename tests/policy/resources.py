@@ -127,8 +127,29 @@ def patch(env: list[dict[str, Any]] | None = None, kind: str = "Deployment", con
     }
 
 
-def dsg_table(table: str = f"{PLATFORM}_airflow_dsg") -> dict[str, Any]:
-    return {"table": table, "rows": {}, "host": "localhost", "port": 15432, "dbname": "datasurface_merge"}
+ADMIN_PASSWORD = "Admin-Staple-Correct"
+
+
+def seed_row(config: dict[str, Any], status: str = "active") -> dict[str, str]:
+    """A row of the DsgTable's `rows`, as the program declares it: canonical config_json text and the status."""
+    return {"config_json": json.dumps(config, sort_keys=True, separators=(",", ":")), "status": status}
+
+
+def dsg_table(table: str = f"{PLATFORM}_airflow_dsg", rows: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The DsgTable's inputs; the admin password comes as the program passes it, in `password`."""
+    return {
+        "table": table,
+        "rows": {} if rows is None else rows,
+        "host": "localhost",
+        "port": 15432,
+        "dbname": "datasurface_merge",
+        "user": "postgres",
+        "password": ADMIN_PASSWORD,
+    }
+
+
+def dsg_table_part(rows: dict[str, Any] | None = None, table: str = f"{PLATFORM}_airflow_dsg") -> Resource:
+    return part(DSG_TABLE, dsg_table(table, rows), "dsg-table")
 
 
 # --- resources in a stack, as the program nests them ----------------------------------------------

@@ -13,7 +13,8 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 from components.naming import hostname_problem
 from tests.policy import resources as r
 from tests.policy.analyzer import messages, review
-from tests.program_harness import STACKS
+from tests.policy.conftest import as_stack
+from tests.program_harness import STACKS, run_program
 
 HOST_POLICY = "yellow-host-env-is-configured-dns-name"
 SECRET_POLICY = "yellow-credentials-secret-has-both-key-variants"
@@ -210,17 +211,18 @@ def test_an_env_var_named_like_a_password_must_come_from_a_secret(kind, entry, c
     ]
 
 
+LEAKED = (
+    "holds a password of this stack (the value of a secret config key); a secret may only be passed as a secret input"
+)
+
+
 def test_a_secrets_password_is_found_in_a_configmap_and_in_a_workload_patch():
     leaky_patch = r.patch(r.with_env("DATABASE_URL", {"value": f"postgresql://u:{r.PASSWORD}@pg/db"}))
     leaky_configmap = r.configmap_part({r.DAG_FILE: r.DAG_SOURCE + f"# {r.PASSWORD}\n"})
     violations = review(r.stack(r.secret_part(), leaky_configmap, r.workload(leaky_patch)))
     assert [(v.policy, v.resource, v.message) for v in violations] == [
-        (PASSWORD_POLICY, "factory-dag", f"data.{r.DAG_FILE} holds the password of a Secret of this stack"),
-        (
-            PASSWORD_POLICY,
-            "scheduler",
-            "spec.template.spec.containers[0].env[4].value holds the password of a Secret of this stack",
-        ),
+        (PASSWORD_POLICY, "factory-dag", f"data.{r.DAG_FILE} {LEAKED}"),
+        (PASSWORD_POLICY, "scheduler", f"spec.template.spec.containers[0].env[4].value {LEAKED}"),
     ]
     assert not any(r.PASSWORD in v.message for v in violations)
 
@@ -233,7 +235,8 @@ def test_a_password_shorter_than_six_characters_is_not_searched_for():
 # --- one platform's names ---------------------------------------------------------------------
 
 FOREIGN = (
-    "names platform 'yellowforensic'; platform 'yellowlive' may only use its own tables, DAG ids and Kubernetes objects"
+    "names platform 'yellowforensic'; platform 'yellowlive' may only use its own tables, DAG ids, stream keys, "
+    "credential names and Kubernetes objects"
 )
 
 
@@ -295,3 +298,140 @@ def test_a_mangled_host_in_the_programs_patches_is_flagged_once_per_workload(pro
     violations = review(resources)
     assert [(v.policy, v.resource) for v in violations] == [(HOST_POLICY, res.name) for res in patches]
     assert all("with its dots removed" in v.message for v in violations)
+
+
+# --- a secret config value anywhere in plain sight ----------------------------------------------------
+
+
+def test_a_seed_row_holding_the_login_password_is_stopped_without_showing_it():
+    rows = {"Store1": r.seed_row({"store_name": "Store1", "source_dsn": f"postgresql://u:{r.PASSWORD}@pg/db"})}
+    violations = review(r.stack(r.secret_part(), r.dsg_table_part(rows)))
+    assert [(v.policy, v.resource, v.message) for v in violations] == [
+        (PASSWORD_POLICY, "dsg-table", f"rows.Store1.config_json {LEAKED}")
+    ]
+
+
+def test_a_seed_row_holding_the_admin_password_is_stopped_without_showing_it():
+    """The admin password reaches the dynamic resources only as their `password`; nothing else may hold it."""
+    rows = {"Store1": r.seed_row({"store_name": "Store1", "token": r.ADMIN_PASSWORD})}
+    violations = review(r.stack(r.dsg_table_part(rows)))
+    assert [(v.policy, v.resource, v.message) for v in violations] == [
+        (PASSWORD_POLICY, "dsg-table", f"rows.Store1.config_json {LEAKED}")
+    ]
+
+
+def test_any_plain_input_holding_a_password_is_stopped_whatever_the_resource():
+    provider = r.part("pulumi:providers:postgresql", {"host": "pg", "password": r.ADMIN_PASSWORD}, "admin")
+    role = r.part("postgresql:index/role:Role", {"name": "yellowlive_airflow", "password": r.PASSWORD}, "role")
+    grant = r.part("postgresql:index/grant:Grant", {"role": "yellowlive_airflow", "comment": r.ADMIN_PASSWORD}, "g")
+    label = r.secret_part(annotations={"note": r.PASSWORD})
+    violations = review(r.stack(provider, role, grant, label))
+    assert [(v.policy, v.resource, v.message) for v in violations] == [
+        (PASSWORD_POLICY, "g", f"comment {LEAKED}"),
+        (PASSWORD_POLICY, "credentials", f"metadata.annotations.note {LEAKED}"),
+    ]
+
+
+def test_a_stream_key_holding_a_password_is_stopped_and_the_key_not_shown():
+    rows = {f"Store_{r.PASSWORD}": r.seed_row({"store_name": "Store1"})}
+    violations = review(r.stack(r.secret_part(), r.dsg_table_part(rows)))
+    assert [(v.policy, v.message) for v in violations] == [(PASSWORD_POLICY, yp.HIDDEN_MESSAGE)]
+
+
+def test_a_password_found_everywhere_makes_violations_that_quote_no_field_holding_it():
+    """With the password `airflow`, messages used to quote 'airflow-scheduler' and the like."""
+    password = "airflow"
+    credentials = {**r.credentials(), "password": password, "postgres_PASSWORD": password}
+    bad_patch = r.patch(r.with_env("postgres_PASSWORD", {"value": "x"}) + [{"name": "HOST_X", "value": "pg"}])
+    bad_patch["spec"]["template"]["spec"]["containers"][0]["env"][0] = {"name": HOST, "value": "pg-airflow.ns"}
+    resources = r.stack(r.secret_part(credentials), r.configmap_part(), r.workload(bad_patch))
+    violations = review(resources)
+    assert violations and {v.policy for v in violations} == {HOST_POLICY, PASSWORD_POLICY}
+    assert not any(password in v.message for v in violations), [v.message for v in violations]
+    assert f"{yp.HIDDEN_VALUE} container {yp.HIDDEN_VALUE}: env postgres_PASSWORD is a literal value" in (
+        "\n".join(v.message for v in violations)
+    )
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        (f"Deployment 'a-{r.PASSWORD}' x", f"Deployment {yp.HIDDEN_VALUE} x"),
+        (f'value "it\'s {r.PASSWORD}" x', f"value {yp.HIDDEN_VALUE} x"),
+        (f"path.{r.PASSWORD}.x holds", yp.HIDDEN_MESSAGE),
+        ("Secret 'yellowlive-postgres-credentials' lacks", "Secret 'yellowlive-postgres-credentials' lacks"),
+        ("host 'pgdb' is", f"host {yp.HIDDEN_VALUE} is"),
+    ],
+    ids=["quoted", "double-quoted", "in-a-path", "short-secret-by-chance", "short-secret-is-the-value"],
+)
+def test_a_message_shows_no_value_that_holds_a_secret(message, shown):
+    assert yp.hidden(message, {r.PASSWORD, "p", "pgdb"}) == shown
+
+
+HOST = "DATASURFACE_POSTGRES_HOST"
+
+
+# --- the other platform's names, as whole words in any case --------------------------------------
+
+
+def rows_with(stream_key: str = "Store1", **config) -> list[r.Resource]:
+    return r.stack(r.dsg_table_part({stream_key: r.seed_row({"store_name": "Store1", **config})}))
+
+
+@pytest.mark.parametrize(
+    ("resources", "path"),
+    [
+        (rows_with("yellowforensic_replay"), "rows.yellowforensic_replay"),
+        (rows_with("YELLOWFORENSIC"), "rows.YELLOWFORENSIC"),
+        (rows_with(store_name="yellowforensic_store"), "rows.Store1.config_json"),
+        (rows_with(store_name="YellowForensic"), "rows.Store1.config_json"),
+        (rows_with(credential_names=["postgres_forensic"]), "rows.Store1.config_json"),
+        (r.stack(r.secret_part({"postgres_forensic_USER": "u"}, name="x")), "stringData.postgres_forensic_USER"),
+        (
+            r.stack(r.workload(r.patch(r.with_env("postgres_forensic_USER", {"value": "u"})))),
+            "spec.template.spec.containers[0].env[4].name",
+        ),
+        (r.stack(r.part("postgresql:index/role:Role", {"name": "yellowforensic_airflow"}, "role")), "name"),
+    ],
+    ids=[
+        "stream-key",
+        "stream-key-upper-case",
+        "store-name",
+        "store-name-mixed-case",
+        "stream-credential-name",
+        "secret-key",
+        "env-name",
+        "the-other-platforms-role",
+    ],
+)
+def test_the_other_platforms_name_is_caught_as_a_whole_word_in_keys_and_values(resources, path):
+    violations = review(resources)
+    assert violations and all(v.policy == NAMES_POLICY for v in violations)
+    assert any(v.message.startswith(path) and v.message.endswith(FOREIGN) for v in violations), violations
+
+
+def test_the_credential_name_of_the_other_platform_is_caught_in_the_programs_stack():
+    """`credentialName: postgres_forensic` on yellowlive: its env vars would collide with yellowforensic's."""
+    resources = as_stack(run_program("yellowlive", {"credentialName": "postgres_forensic"}))
+    violations = review(resources)
+    assert violations and {v.policy for v in violations} == {NAMES_POLICY}
+    kinds = {v.resource for v in violations}
+    assert any("credentials" in k for k in kinds) and any("airflow" in k for k in kinds), kinds
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yellowforensics",
+        "notyellowforensic",
+        "yellowforensic2",
+        "Forensics_Store",
+        "from the live table",
+        "the forensic team",
+        "deliver_alive",
+        "live",
+    ],
+)
+def test_a_name_merely_containing_the_other_platforms_name_inside_a_longer_word_passes(text):
+    assert review(rows_with(store_name=text)) == []
+    assert review(rows_with(f"Store_{text}x")) == []

@@ -1,6 +1,14 @@
 import pytest
 
-from components.naming import PlatformNames, dag_id_problem, hostname_problem, to_k8s_name
+from components.naming import (
+    PlatformNames,
+    credential_name_problem,
+    dag_id_problem,
+    hostname_problem,
+    image_reference_problem,
+    sql_identifier_problem,
+    to_k8s_name,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,3 +70,27 @@ def test_platform_names_follow_the_contracts():
     assert names.password_env == "postgres_PASSWORD"
     assert names.configmap_name == "yellowlive-factory-dag"
     assert names.credentials_secret_name == "yellowlive-postgres-credentials"
+
+
+@pytest.mark.parametrize(
+    ("check", "good"),
+    [
+        (sql_identifier_problem, "postgres"),
+        (credential_name_problem, "postgres"),
+        (dag_id_problem, "yellowlive__Store1_ingestion"),
+        (image_reference_problem, "datasurface/datasurface:0.9.6"),
+    ],
+)
+def test_every_name_pattern_matches_the_whole_value_so_a_final_newline_is_refused(check, good):
+    assert check(good) is None
+    assert check(good + "\n") is not None
+
+
+def test_a_dns_label_with_a_final_newline_is_refused():
+    assert hostname_problem("pg-data.ns\n") is not None
+
+
+@pytest.mark.parametrize("name", ["pöstgres", "ⅷ", "postgres-forensic", "post gres", ""])
+def test_a_credential_name_is_ascii_letters_digits_and_underscore(name):
+    assert "ⅷ".isalnum() and "pöstgres".isalnum()  # what the check used to rely on
+    assert credential_name_problem(name) is not None

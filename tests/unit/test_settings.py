@@ -65,7 +65,53 @@ def test_hostname_is_kept_verbatim():
         ),
         (
             {"credentialName": "pg-cred"},
-            "datasurface-yellow:credentialName = 'pg-cred': must be letters, digits and '_'",
+            "datasurface-yellow:credentialName = 'pg-cred': must be ASCII letters, digits and '_'",
+        ),
+        # str.isalnum is Unicode: these passed, and the API server refused the Secret keys and env names.
+        ({"credentialName": "pöstgres"}, "datasurface-yellow:credentialName = 'pöstgres': must be ASCII letters"),
+        ({"credentialName": "ⅷ"}, "datasurface-yellow:credentialName = 'ⅷ': must be ASCII letters"),
+        ({"credentialName": "postgres\n"}, "datasurface-yellow:credentialName = 'postgres\\n': must be ASCII"),
+        ({"credentialName": "p" * 201}, "datasurface-yellow:credentialName = 'ppp"),
+        # `$` accepts a final newline; every pattern is matched whole.
+        ({"mergeDbUser": "yellowlive_airflow\n"}, "datasurface-yellow:mergeDbUser = 'yellowlive_airflow\\n': must be"),
+        ({"adminUser": "postgres\n"}, "datasurface-yellow:adminUser = 'postgres\\n': must be a lower-case SQL"),
+        ({"mergeDbName": "datasurface_merge\n"}, "datasurface-yellow:mergeDbName = 'datasurface_merge\\n': must be"),
+        (
+            {"mergeDbUser": "postgres"},
+            "datasurface-yellow:mergeDbUser = 'postgres': must be a role of its own, not adminUser (the stack "
+            "creates, alters and drops it)",
+        ),
+        (
+            {"mergeDbUser": "pg_admin", "adminUser": "pg_admin"},
+            "datasurface-yellow:mergeDbUser = 'pg_admin': must be a role of its own, not adminUser",
+        ),
+        (
+            {"jobImage": "datasurface/datasurface:0.9.6 "},
+            "datasurface-yellow:jobImage = 'datasurface/datasurface:0.9.6 ': has surrounding whitespace",
+        ),
+        ({"jobImage": "datasurface/datasurface:0.9.6\n"}, "datasurface-yellow:jobImage = 'datasurface/datasurface:0"),
+        (
+            {"jobImage": "datasurface/datasurface:0.9.6:1"},
+            "datasurface-yellow:jobImage = 'datasurface/datasurface:0.9.6:1': is not an image reference",
+        ),
+        ({"jobImage": "datasurface//datasurface"}, "datasurface-yellow:jobImage = 'datasurface//datasurface': is not"),
+        ({"jobImage": "data surface"}, "datasurface-yellow:jobImage = 'data surface': is not an image reference"),
+        ({"jobImage": "repo:-tag"}, "datasurface-yellow:jobImage = 'repo:-tag': is not an image reference"),
+        (
+            {"jobImage": "Datasurface/datasurface:0.9.6"},
+            "datasurface-yellow:jobImage = 'Datasurface/datasurface:0.9.6': has a repository name that is not "
+            "lower-case",
+        ),
+        ({"jobImage": "repo@sha256:abc"}, "datasurface-yellow:jobImage = 'repo@sha256:abc': is not an image reference"),
+        (
+            {"dagsFolder": "/opt/airflow/../dags"},
+            "datasurface-yellow:dagsFolder = '/opt/airflow/../dags': must be a normalized absolute path",
+        ),
+        ({"dagsFolder": "/opt/./dags"}, "datasurface-yellow:dagsFolder = '/opt/./dags': must be a normalized"),
+        ({"dagsFolder": "//opt/dags"}, "datasurface-yellow:dagsFolder = '//opt/dags': must be a normalized"),
+        (
+            {"dagsFolder": "/opt/airflow/dags\n"},
+            "datasurface-yellow:dagsFolder = '/opt/airflow/dags\\n': must not hold control characters",
         ),
         ({"adminSslMode": "prefer"}, "datasurface-yellow:adminSslMode = 'prefer': must be one of disable, require"),
         (
@@ -83,6 +129,29 @@ def test_hostname_is_kept_verbatim():
 def test_bad_settings_are_rejected_naming_key_and_value(changes, expected):
     problems = problems_of(valid_raw(**changes))
     assert any(p.startswith(expected) for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "datasurface/datasurface:0.9.6",
+        "datasurface",
+        "registry.example.com:5000/team/datasurface:0.9.6-rc.1",
+        "localhost/datasurface:dev",
+        "REGISTRY.example.com/datasurface:0.9.6",
+        "datasurface/datasurface@sha256:" + "a" * 64,
+        "datasurface/datasurface:0.9.6@sha256:" + "0" * 64,
+        "[::1]:5000/datasurface:1",
+        "ghcr.io/data_surface/data-surface__x:v1",
+    ],
+)
+def test_image_references_the_distribution_grammar_allows_are_kept_verbatim(image):
+    assert parse_settings(valid_raw(jobImage=image)).job_image == image
+
+
+@pytest.mark.parametrize("folder", ["/opt/airflow/dags", "/opt/airflow/dags/", "/dags", "/opt/air flow"])
+def test_a_normalized_absolute_dags_folder_is_accepted(folder):
+    assert parse_settings(valid_raw(dagsFolder=folder)).dags_folder == folder
 
 
 def stream(**fields):
@@ -264,3 +333,59 @@ def test_a_bad_writer_role_is_refused_without_printing_its_password(changes, exp
     problems = problems_of(valid_raw(**changes))
     assert any(p.startswith(expected) for p in problems), problems
     assert not any("S3cr3t-writer" in p for p in problems)
+
+
+SECRET = "Long-Enough-Secret-42"
+
+
+@pytest.mark.parametrize("key", ["mergeDbPassword", "adminPassword"])
+def test_a_seed_stream_carrying_a_secret_is_refused_before_anything_and_the_secret_not_shown(key):
+    dsn = f"postgresql://u:{SECRET}@pg/db"
+    streams = [stream(stream_key="Store1", config={"store_name": "Store1", "source_dsn": dsn})]
+    problems = problems_of(valid_raw(seedStreams=streams, **{key: SECRET}))
+    assert problems == [
+        f"datasurface-yellow:seedStreams[0] = 'Store1': config of stream holds the value of the secret {key}; a "
+        "stream's config is stored in plain text"
+    ]
+
+
+def test_a_stream_key_carrying_a_secret_is_refused_without_showing_the_key():
+    streams = [stream(stream_key=f"Store_{SECRET}", config={"store_name": "Store1"})]
+    problems = problems_of(valid_raw(seedStreams=streams, adminPassword=SECRET))
+    assert problems == [
+        "datasurface-yellow:seedStreams[0] = '<not shown: it holds a secret>': the stream key holds the value of the "
+        "secret adminPassword"
+    ]
+    assert not any(SECRET in p for p in problems)
+
+
+def test_a_bad_stream_whose_problem_would_show_a_secret_is_refused_without_it():
+    streams = [stream(stream_key="Store1", status=SECRET, config={"store_name": "Store1"})]
+    problems = problems_of(valid_raw(seedStreams=streams, mergeDbPassword=SECRET))
+    assert problems == [
+        "datasurface-yellow:seedStreams[0] = '<not shown: it holds a secret>': is refused; its problem would show "
+        "the value of a secret config key"
+    ]
+
+
+def test_a_short_secret_is_not_searched_for_in_streams():
+    streams = [stream(stream_key="Store1", config={"store_name": "Store1"})]
+    assert parse_settings(valid_raw(seedStreams=streams, mergeDbPassword="Store")).streams
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"mergeDbHost": f"pg {SECRET}", "mergeDbPassword": SECRET}, "mergeDbHost"),
+        ({"seedStreams": [f"{{not json {SECRET}"], "adminPassword": SECRET}, "seedStreams[0]"),
+        ({"mergeDbUser": "PW", "mergeDbPassword": "PW"}, "mergeDbUser"),
+    ],
+    ids=["host-is-the-password", "inline-text-holds-it", "value-is-a-short-password"],
+)
+def test_no_problem_line_shows_a_secret(changes, key):
+    problems = problems_of(valid_raw(**changes))
+    assert (
+        f"datasurface-yellow:{key} = '<not shown: it holds a secret>': is refused; its problem would show the value "
+        "of a secret config key"
+    ) in problems
+    assert not any(SECRET in p for p in problems)

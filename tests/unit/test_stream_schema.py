@@ -76,7 +76,15 @@ def test_a_good_config_has_no_problem(config):
         ({"store_name": "S", "datasets": ["customers", ""]}, ["$.datasets[1]: '' does not match '\\\\S'"]),
         (
             {"store_name": "S", "credential_names": ["postgres", "postgres-forensic"]},
-            ["$.credential_names[1]: 'postgres-forensic' does not match '^[A-Za-z0-9_]+$'"],
+            ["$.credential_names[1]: 'postgres-forensic' does not match '^[A-Za-z0-9_]+$(?!\\\\n)'"],
+        ),
+        (
+            {"store_name": "S", "credential_names": ["postgres\n"]},
+            ["$.credential_names[0]: 'postgres\\n' does not match '^[A-Za-z0-9_]+$(?!\\\\n)'"],
+        ),
+        (
+            {"store_name": "S", "credential_names": ["pöstgres"]},
+            ["$.credential_names[0]: 'pöstgres' does not match '^[A-Za-z0-9_]+$(?!\\\\n)'"],
         ),
     ],
     ids=[
@@ -91,6 +99,8 @@ def test_a_good_config_has_no_problem(config):
         "datasets-string",
         "datasets-empty-item",
         "credential-name-not-env-var",
+        "credential-name-final-newline",
+        "credential-name-not-ascii",
     ],
 )
 def test_a_bad_config_gives_its_json_path_and_the_schemas_reason(config, problems):
@@ -101,8 +111,8 @@ def test_every_problem_of_a_config_is_listed_sorted_by_path():
     config = {"schedule_string": 1, "ingestion_type": "cdc", "credential_names": ["a-b", "c d"]}
     assert stream_config_problems(config) == [
         "$: 'store_name' is a required property",
-        "$.credential_names[0]: 'a-b' does not match '^[A-Za-z0-9_]+$'",
-        "$.credential_names[1]: 'c d' does not match '^[A-Za-z0-9_]+$'",
+        "$.credential_names[0]: 'a-b' does not match '^[A-Za-z0-9_]+$(?!\\\\n)'",
+        "$.credential_names[1]: 'c d' does not match '^[A-Za-z0-9_]+$(?!\\\\n)'",
         "$.ingestion_type: 'cdc' is not one of ['sql_snapshot', 'kafka']",
         "$.schedule_string: 1 is not of type 'string', 'null'",
     ]

@@ -10,9 +10,15 @@ import pytest
 
 from components.naming import PlatformNames
 from components.streams import (
+    MAX_ENTRY_DEPTH,
+    MAX_INLINE_CONFIG_BYTES,
+    MAX_INLINE_STREAM_CHARS,
+    SHOWN_TEXT_MAX,
     check_entries,
     file_entries,
+    inline_config_bytes,
     inline_entries,
+    json_text_depth,
     json_value_problems,
     parse_streams,
     read_streams_file,
@@ -240,11 +246,158 @@ def test_the_same_stream_gives_the_same_config_json_from_either_source(tmp_path)
 def test_entries_say_where_they_come_from():
     entries, problems = inline_entries([entry_text(stream_key="S")])
     assert problems == [] and entries[0].where == "seedStreams[0]" and entries[0].object_word == "JSON object"
-    (entry,) = file_entries("config/s.yaml", [{"stream_key": "S"}])
-    assert entry.where == "streamsFile config/s.yaml[0]" and entry.object_word == "mapping"
+    (entry,), deep = file_entries("config/s.yaml", [{"stream_key": "S"}])
+    assert deep == [] and entry.where == "streamsFile config/s.yaml[0]" and entry.object_word == "mapping"
 
 
 def test_without_a_platform_the_dag_id_check_is_left_to_the_platform_problem():
     entries, _ = inline_entries([entry_text(stream_key="Store 1", config={"store_name": "S"})])
     streams, problems = check_entries(entries, None)
     assert [s.stream_key for s in streams] == ["Store 1"] and problems == []
+
+
+# --- what parsing itself must bound -------------------------------------------------------------
+
+DEEP = 5000  # far past Python's recursion limit: json.loads and the pure-Python YAML loader raised RecursionError
+
+
+def shown(text: str) -> str:
+    return text[:SHOWN_TEXT_MAX] + f"... ({len(text)} characters)"
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_a_key_written_twice_in_a_streams_file_is_refused_naming_both_lines(tmp_path):
+    text = "- stream_key: S1\n  status: active\n  status: disabled\n  config: {store_name: S1}\n"
+    assert read_streams_file(write(tmp_path, text), tmp_path) == (
+        [],
+        f"{PREFIX} = 'streams.yaml': is not valid YAML (duplicate key 'status', first at line 2, again at line 3, "
+        "column 3)",
+    )
+
+
+def test_a_key_written_twice_inside_a_config_is_refused_too(tmp_path):
+    text = "- stream_key: S1\n  config:\n    store_name: S1\n    store_name: S2\n"
+    _, problem = read_streams_file(write(tmp_path, text), tmp_path)
+    assert problem == (
+        f"{PREFIX} = 'streams.yaml': is not valid YAML (duplicate key 'store_name', first at line 3, again at line 4, "
+        "column 5)"
+    )
+
+
+def test_yaml_merge_keys_still_override_without_being_duplicates(tmp_path):
+    text = "- &base {stream_key: S1, config: {store_name: S1}}\n- <<: *base\n  stream_key: S2\n"
+    entries, problem = read_streams_file(write(tmp_path, text), tmp_path)
+    assert problem is None and [e["stream_key"] for e in entries] == ["S1", "S2"]
+
+
+def test_a_key_written_twice_in_an_inline_stream_is_refused():
+    text = '{"stream_key": "S1", "status": "active", "status": "disabled", "config": {"store_name": "S1"}}'
+    assert inline_entries([text]) == (
+        [],
+        [f"datasurface-yellow:seedStreams[0] = {text!r}: is not valid JSON (duplicate key 'status')"],
+    )
+
+
+@pytest.mark.parametrize(
+    "path", ["../outside.yaml", "config/../../outside.yaml", "link/outside.yaml"], ids=["dotdot", "deeper", "symlink"]
+)
+def test_a_streams_file_outside_the_project_directory_is_refused(tmp_path, path):
+    project = tmp_path / "project"
+    (project / "config").mkdir(parents=True)
+    (tmp_path / "outside.yaml").write_text("[]\n")
+    (project / "link").symlink_to(tmp_path)
+    assert read_streams_file(path, project) == (
+        [],
+        f"{PREFIX} = {path!r}: must stay inside the project directory (the path is relative to the project "
+        "directory, where Pulumi.yaml is; links are followed)",
+    )
+
+
+def test_a_path_inside_the_project_may_still_pass_through_a_folder_and_back(tmp_path):
+    (tmp_path / "config").mkdir()
+    write(tmp_path, "[]\n", "s.yaml")
+    assert read_streams_file("config/../s.yaml", tmp_path) == ([], None)
+
+
+def test_the_nesting_of_a_json_text_is_counted_without_parsing_it():
+    assert json_text_depth('{"a": [1, {"b": "[[[{"}], "c": "\\\\"}') == 3
+    assert json_text_depth(nested(DEEP)) == DEEP
+
+
+def test_an_inline_stream_nested_too_deeply_is_refused_naming_its_entry():
+    text = entry_text(stream_key="S1", config={"store_name": "S1"}).replace('"S1"}', '"S1", "x": ' + nested(DEEP) + "}")
+    entries, problems = inline_entries([text])
+    assert entries == []
+    assert problems == [
+        f"datasurface-yellow:seedStreams[0] = {shown(text)!r}: nests deeper than "
+        f"{MAX_ENTRY_DEPTH} levels of arrays and objects"
+    ]
+
+
+def test_an_inline_stream_at_the_depth_bound_is_read():
+    config_depth = MAX_ENTRY_DEPTH - 1  # the entry object is a level
+    text = '{"stream_key": "S1", "config": ' + '{"a": ' * (config_depth - 1) + "{}" + "}" * (config_depth - 1) + "}"
+    entries, problems = inline_entries([text])
+    assert problems == [] and len(entries) == 1
+
+
+@pytest.mark.parametrize("flow", [True, False], ids=["flow", "block"])
+def test_a_streams_file_entry_nested_too_deeply_is_refused_naming_it(tmp_path, flow):
+    if flow:
+        deep = "  config: {store_name: S1, x: " + nested(DEEP) + "}\n"
+    else:
+        deep = "  config:\n    store_name: S1\n    x:\n" + "".join("  " * (i + 3) + "-\n" for i in range(200))
+    name = write(tmp_path, "- stream_key: S0\n  config: {store_name: S0}\n- stream_key: S1\n" + deep)
+    streams, problems = parse_streams([], name, NAMES, tmp_path)
+    assert [s.stream_key for s in streams] == ["S0"]
+    assert problems == [f"{PREFIX} {name}[1] = 'S1': nests deeper than {MAX_ENTRY_DEPTH} levels of arrays and objects"]
+
+
+def test_a_broken_streams_file_nested_too_deeply_gets_libyamls_reason_at_once(tmp_path):
+    """Unclosed, so libyaml refuses it; the pure-Python reader, which names the character otherwise, is not
+    run: it recursed for seconds, then raised RecursionError."""
+    name = write(tmp_path, "- stream_key: S1\n  config: {store_name: S1, x: " + "[" * DEEP + "\n")
+    assert read_streams_file(name, tmp_path) == (
+        [],
+        f"{PREFIX} = {name!r}: is not valid YAML (while parsing a flow node: did not find expected node content at "
+        "line 3, column 1)",
+    )
+
+
+def test_one_inline_stream_too_large_for_the_stack_config_is_refused_naming_it():
+    text = entry_text(stream_key="S1", config={"store_name": "S1", "blob": "x" * MAX_INLINE_STREAM_CHARS})
+    entries, problems = inline_entries([text, entry_text(stream_key="S2", config={"store_name": "S2"})])
+    assert [e.item["stream_key"] for e in entries] == ["S2"]
+    assert problems == [
+        f"datasurface-yellow:seedStreams[0] = {shown(text)!r}: is longer than "
+        f"{MAX_INLINE_STREAM_CHARS} characters ({len(text)}); a stream that large belongs in the streams file "
+        "(streamsFile): the stack config reaches the program in one environment variable"
+    ]
+
+
+def test_inline_streams_that_would_not_fit_the_programs_environment_are_refused_naming_the_key():
+    texts = [entry_text(stream_key=f"S{i}", config={"store_name": "x" * 1000}) for i in range(100)]
+    size = inline_config_bytes(texts)
+    assert size > MAX_INLINE_CONFIG_BYTES
+    assert inline_entries(texts) == (
+        [],
+        [
+            f"datasurface-yellow:seedStreams takes {size} bytes of the stack config, more than "
+            f"{MAX_INLINE_CONFIG_BYTES}: move streams to the streams file (streamsFile); the stack config reaches "
+            "the program in one environment variable, which Linux caps at 128 KiB"
+        ],
+    )
+
+
+def test_the_inline_size_is_what_pulumi_config_holds_of_it():
+    texts = ['{"stream_key": "S1"}']
+    assert inline_config_bytes(texts) == len(json.dumps(json.dumps(texts)))
+
+
+def test_a_key_with_a_final_newline_is_written_quoted_in_a_json_path():
+    assert json_value_problems({"a\n": datetime.date(2024, 1, 1)}) == [
+        "$['a\\n']: datetime.date(2024, 1, 1) is not a JSON value (date); quote it to keep it as text"
+    ]
