@@ -7,8 +7,9 @@ each part in a fresh process (so imports are paid as a preview pays them), no en
                               pickled providers load (components.dsg_table, factory_tables, workload_patch)
   the Kubernetes client       what components/workload_patch.py imported with itself before it imported it
                               in the calls that reach the cluster (the program and the provider process paid it)
-  streams file: YAML          reading the generated streams file (libyaml, as components/streams.py does)
-  streams file: checks        the entries checked (stream keys, JSON values, the stream config schema)
+  streams file: YAML          reading the generated streams file (libyaml and the duplicate-key check, as
+                              components/streams.py does)
+  streams file: checks        the entries checked (depth, stream keys, JSON values, secrets, the schema)
   factory DAG render          the DAG file assembled from factory/ by the template
   provider Check + Diff       what the dynamic provider host does with the DsgTable's inputs in a preview:
                               deserialize olds and news, serialize the checked inputs, then Diff against
@@ -52,23 +53,23 @@ IMPORTS = {
 }
 
 STREAMS_YAML = """
-import yaml
-from components.streams import _FAST_SAFE_LOADER
+from components.streams import _load_yaml
 text = open({path!r}).read()
 _t = time.process_time()
-yaml.load(text, Loader=_FAST_SAFE_LOADER)
+_load_yaml(text)
 """
 
 STREAMS_CHECKS = """
-import yaml
 from components.naming import PlatformNames
-from components.streams import check_entries, file_entries
-entries = file_entries("f", yaml.load(open({path!r}).read(), Loader=yaml.CSafeLoader))
+from components.streams import _load_yaml, check_entries, file_entries
+document = _load_yaml(open({path!r}).read())
 names = PlatformNames("yellowlive", "postgres")
-check_entries(entries[:1], names)  # the schema read and its validator built: paid once, not per row
+secrets = {{"adminPassword": "Admin-Staple-Correct", "mergeDbPassword": "Merge-Staple-Correct"}}
+check_entries(file_entries("f", document[:1])[0], names, secrets)  # the schema read, its validator built
 _t = time.process_time()
-streams, problems = check_entries(entries, names)
-assert not problems
+entries, deep = file_entries("f", document)
+streams, problems = check_entries(entries, names, secrets)
+assert not (problems or deep)
 """
 
 RENDER = """

@@ -65,7 +65,8 @@ class DsgTable(Resource, module="datasurface", name="DsgTable"):
 if MODE != "empty":
     if MODE == "parse":
         names = PlatformNames("yellowlive", "postgres")
-        streams, problems = parse_streams([], "streams.yaml", names, Path.cwd())
+        secrets = {"adminPassword": os.environ["BENCH_PG_PASSWORD"]}
+        streams, problems = parse_streams([], "streams.yaml", names, Path.cwd(), secrets)
         assert not problems, problems
         rows = {s.stream_key: {"config_json": s.config_json, "status": s.status} for s in streams}
     else:
