@@ -46,6 +46,7 @@ from wire_counter import WireCounter
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from components import dsg_sql  # noqa: E402
 from devtools.embedded_pg import EmbeddedPostgres  # noqa: E402
 from devtools.net import free_port  # noqa: E402
 from devtools.project_copy import copy_project  # noqa: E402
@@ -359,9 +360,10 @@ def state_figures(state_text: str, sample: int) -> StateFigures:
     )
 
 
-def state_row(row: dict) -> dict:
-    """A seed stream as the DsgTable resource holds it: {stream_key: {config_json, status}}."""
-    return {row["stream_key"]: {"config_json": canonical_config_json(row), "status": row["status"]}}
+def state_row(row: dict) -> str:
+    """A seed stream as the DsgTable resource's inputs hold it: its line of `dsg_sql.rows_text`. As compact
+    JSON its size is what it takes in the state: the quotes stand for the line break that joins it to the next."""
+    return dsg_sql.rows_text({row["stream_key"]: {"config_json": canonical_config_json(row), "status": row["status"]}})
 
 
 def canonical_config_json(row: dict) -> str:

@@ -107,6 +107,29 @@ def row_digest(row: Row) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
+def rows_text(rows: Rows) -> str:
+    """The rows as the DsgTable resource's input: one line per row, sorted by stream key, each the JSON array
+    [stream_key, status, config_json].
+
+    One string crosses the program, the engine and the provider process as one value, where a map of rows
+    costs per row in each (serialized, checked and diffed on every preview); `pulumi preview --diff` shows a
+    changed row as a changed line that starts with its key.
+    """
+    return "\n".join(
+        json.dumps([key, row.get("status"), row.get("config_json")], ensure_ascii=False)
+        for key, row in sorted(rows.items())
+    )
+
+
+def rows_from_text(text: str) -> dict[str, dict[str, str]]:
+    """The rows of `rows_text`. JSON escapes every line break inside a value, so each line is one row."""
+    rows = {}
+    for line in text.split("\n") if text else ():
+        key, status, config_json = json.loads(line)
+        rows[key] = {"config_json": config_json, "status": status}
+    return rows
+
+
 def row_digests(rows: Rows) -> dict[str, str]:
     return {key: row_digest(row) for key, row in rows.items()}
 

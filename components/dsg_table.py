@@ -11,6 +11,9 @@ The rows are held once in the state. The engine keeps a dynamic resource's input
 the rows: create and update receive only them) and its outputs (the only old values diff, update and
 refresh receive). So the outputs hold `row_digests`, stream_key -> a 16-hex digest of the row, instead
 of a second copy of the rows; a state written before them holds `rows` in the outputs, read the same way.
+In the inputs the rows are one text, a line per row (`dsg_sql.rows_text`): a map of 10,000 rows cost the
+program, the engine and this provider's process per row on every preview; inputs written before hold the
+map, read the same way.
 """
 
 from __future__ import annotations
@@ -47,7 +50,9 @@ def _resource_id(props: Mapping[str, Any]) -> str:
 
 
 def _rows(props: Mapping[str, Any]) -> dsg_sql.Rows:
-    return props.get("rows") or {}
+    """The declared rows: `rows_text` in inputs; a map in inputs and outputs written before."""
+    rows = props.get("rows") or {}
+    return dsg_sql.rows_from_text(rows) if isinstance(rows, str) else rows
 
 
 def _old_digests(olds: Mapping[str, Any]) -> dsg_sql.Digests:
@@ -164,7 +169,7 @@ class DsgTable(Resource, module="datasurface", name="DsgTable"):
             "sslmode": args.sslmode,
             "table": args.table,
             "grant_to": args.grant_to,
-            "rows": {k: dict(v) for k, v in args.rows.items()},
+            "rows": dsg_sql.rows_text(args.rows),
             "row_count": None,
             "last_change": None,
         }

@@ -11,6 +11,10 @@ The provider is stateless: it reaches the cluster through the kubeconfig the Kub
 Inputs have the shape of a Patch resource (apiVersion, kind, metadata, spec), plus the field manager and
 the stack's `airflowWorkloads` entries (`stackWorkloads`), which decide whether the workload's executor
 leaves tasks without the factory (components/executors.py); they are checked, never applied.
+
+The Kubernetes Python client (and urllib3 under it) is imported by the calls that reach the cluster, not
+with this module: the program's own process never uses it, and it takes longer to import than the rest of
+the program.
 """
 
 from __future__ import annotations
@@ -21,9 +25,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-from kubernetes import config as kube_config
-from kubernetes import dynamic
-from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError, NotFoundError
 from pulumi.dynamic import (
     CheckResult,
     CreateResult,
@@ -33,7 +34,6 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from urllib3.exceptions import HTTPError
 
 from components import server_side_apply as ssa
 from components.executors import EXECUTOR_ENV, container_env_value, executor_problem
@@ -58,6 +58,11 @@ class _Workload:
     """The one object a patch targets, through a client built for this call."""
 
     def __init__(self, props: Mapping[str, Any]):
+        from kubernetes import config as kube_config
+        from kubernetes import dynamic
+        from kubernetes.dynamic.exceptions import DynamicApiError
+        from urllib3.exceptions import HTTPError
+
         self.props = props
         self.name = props["metadata"]["name"]
         self.namespace = props["metadata"]["namespace"]
@@ -71,6 +76,9 @@ class _Workload:
             raise _failure(props, "cannot look its kind up", error) from None
 
     def get(self) -> dict[str, Any] | None:
+        from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
+        from urllib3.exceptions import HTTPError
+
         try:
             return self.resource.get(name=self.name, namespace=self.namespace).to_dict()
         except NotFoundError:
@@ -79,6 +87,9 @@ class _Workload:
             raise _failure(self.props, "cannot read it", error) from None
 
     def apply(self, body: Mapping[str, Any], force: bool, dry_run: bool = False) -> dict[str, Any]:
+        from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError
+        from urllib3.exceptions import HTTPError
+
         try:
             return self.resource.server_side_apply(
                 body=dict(body),
@@ -96,6 +107,8 @@ class _Workload:
 
 def _failure(props: Mapping[str, Any], what: str, error: Exception) -> WorkloadPatchError:
     """An error from the client, said for people: an unreachable server first, as that is what to fix."""
+    from urllib3.exceptions import HTTPError
+
     if isinstance(error, HTTPError):
         return WorkloadPatchError(f"{_target(props)}: cannot reach the Kubernetes API server: {error}")
     return WorkloadPatchError(f"{_target(props)}: {what}: {_reason(error)}")
@@ -103,6 +116,8 @@ def _failure(props: Mapping[str, Any], what: str, error: Exception) -> WorkloadP
 
 def _reason(error: Exception) -> str:
     """The API server's own message when it sent a Status, else the client's."""
+    from kubernetes.dynamic.exceptions import DynamicApiError
+
     if isinstance(error, DynamicApiError):
         try:
             return str(json.loads(error.body)["message"])
@@ -121,6 +136,8 @@ def _apply(workload: _Workload, dry_run: bool = False) -> tuple[dict[str, Any], 
 
     Returns the object as applied and the managers whose hand edits were taken back.
     """
+    from kubernetes.dynamic.exceptions import ConflictError
+
     props = workload.props
     target = _target(props)
     live = workload.get()

@@ -19,6 +19,7 @@ from typing import Any
 from pulumi_policy import Policy, PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy
 from pulumi_policy.proxy import UnknownValueError
 
+from components.dsg_sql import rows_from_text
 from components.naming import (
     HOST_ENV,
     PLATFORMS,
@@ -31,6 +32,7 @@ from components.naming import (
 PLATFORM_TYPE = "datasurface:yellow:Platform"
 SECRET_TYPE = "kubernetes:core/v1:Secret"
 CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"
+DSG_TABLE_TYPE = "pulumi-python:dynamic/datasurface:DsgTable"
 PATCH_TYPES = (
     "pulumi-python:dynamic/datasurface:WorkloadPatch",
     "kubernetes:apps/v1:DeploymentPatch",
@@ -97,6 +99,18 @@ def platform_of(resource: PolicyResource | None) -> PolicyResource | None:
     return resource
 
 
+def readable(resource_type: str, props: dict[str, Any]) -> dict[str, Any]:
+    """`props` as the policies read them: the DsgTable's rows, one text in its inputs (`dsg_sql.rows_text`),
+    as the map they are, so that a violation names the row and its field."""
+    rows = props.get("rows")
+    if resource_type != DSG_TABLE_TYPE or not isinstance(rows, str):
+        return props
+    try:
+        return {**props, "rows": rows_from_text(rows)}
+    except ValueError:  # not the program's text: checked as it is
+        return props
+
+
 def parts(
     args: StackValidationArgs, types: Collection[str] | None = None
 ) -> Iterator[tuple[PolicyResource, dict[str, Any], dict[str, Any] | None]]:
@@ -104,7 +118,8 @@ def parts(
     for resource in args.resources:
         if types is None or resource.resource_type in types:
             platform = platform_of(resource)
-            yield resource, known(resource.props), known(platform.props) if platform else None
+            props = readable(resource.resource_type, known(resource.props))
+            yield resource, props, known(platform.props) if platform else None
 
 
 def _name(props: Mapping[str, Any]) -> str:

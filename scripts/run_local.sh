@@ -21,7 +21,9 @@ case "$ACTION" in
   *) echo "usage: bash scripts/run_local.sh [up|airflow|destroy|stop]" >&2; exit 2 ;;
 esac
 
-ensure_venv "$REPO_ROOT/.venv" requirements/test.lock
+# Byte-compiled: each Pulumi run starts Python processes (the program, the dynamic providers) that would
+# otherwise compile what they import every time where bytecode is not written (PYTHONDONTWRITEBYTECODE).
+ensure_compiled_venv "$REPO_ROOT/.venv" pulumi_kubernetes requirements/test.lock
 ensure_project_installed "$REPO_ROOT/.venv"
 if [ "$ACTION" = "up" ] || [ "$ACTION" = "airflow" ]; then
   # Airflow, to show the DAGs the deployed factory builds and to run them (its own environment; a no-op

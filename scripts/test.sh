@@ -5,7 +5,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 
-ensure_venv "$REPO_ROOT/.venv" requirements/test.lock
+# Byte-compiled: each Pulumi run starts Python processes (the program, the dynamic providers) that would
+# otherwise compile what they import every time where bytecode is not written (PYTHONDONTWRITEBYTECODE).
+ensure_compiled_venv "$REPO_ROOT/.venv" pulumi_kubernetes requirements/test.lock
 ensure_project_installed "$REPO_ROOT/.venv"
 
 log "lint, format and type checks (ruff, mypy; configured in pyproject.toml)"

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
+from components import dsg_sql
 from devtools.airflow_chart import chart_manifests
 from devtools.control_plane import kubectl_env
 from devtools.show_local import cluster_documents, extract_dag_files, rendered_documents, workload_env
@@ -276,13 +277,16 @@ def test_a_second_up_changes_nothing(local_stack):
 
 
 def test_a_state_that_holds_the_rows_in_the_outputs_previews_no_change(local_stack, tmp_path):
-    """Before the outputs kept one digest per row they kept the rows themselves: such a state is read
-    the same way, so nothing is to do, and the next tests change rows from it."""
+    """Before the outputs kept one digest per row they kept the rows themselves, and before the inputs kept
+    the rows as one text they kept them as a map: such a state is read the same way, so nothing is to do,
+    and the next tests change rows from it."""
     project, _ = local_stack
     state = json.loads(project.pulumi("stack", "export").stdout)
     (table,) = [r for r in state["deployment"]["resources"] if r["type"] == DSG_TABLE_TYPE]
-    assert "rows" not in table["outputs"] and set(table["outputs"]["row_digests"]) == set(table["inputs"]["rows"])
-    table["outputs"]["rows"] = table["inputs"]["rows"]
+    rows = dsg_sql.rows_from_text(table["inputs"]["rows"])
+    assert "rows" not in table["outputs"] and set(table["outputs"]["row_digests"]) == set(rows)
+    table["inputs"]["rows"] = rows
+    table["outputs"]["rows"] = rows
     del table["outputs"]["row_digests"]
     (tmp_path / "state.json").write_text(json.dumps(state))
     project.pulumi("stack", "import", "--file", str(tmp_path / "state.json"))

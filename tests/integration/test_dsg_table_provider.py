@@ -35,7 +35,7 @@ def props(postgres_server, merge_database):
             "sslmode": "disable",
             "table": TABLE,
             "grant_to": None,
-            "rows": rows,
+            "rows": dsg_sql.rows_text(rows),  # as the program declares them
         }
         base.update(changes)
         return base
@@ -188,7 +188,7 @@ def test_read_of_outputs_written_before_row_digests_reports_digests(props, db):
     rows = {"Store1": row("Store1"), "Store2": row("Store2")}
     provider.create(props(rows))
     db.execute(f"DELETE FROM {TABLE} WHERE stream_key = 'Store1'")
-    refreshed = provider.read("id", props(rows)).outs  # the old outputs held the rows themselves
+    refreshed = provider.read("id", {**props(rows), "rows": rows}).outs  # the old outputs held the rows themselves
     assert "rows" not in refreshed
     assert refreshed["row_digests"] == dsg_sql.row_digests({"Store2": rows["Store2"]})
 

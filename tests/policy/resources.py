@@ -8,6 +8,8 @@ from typing import Any
 
 import yellow_policies as yp
 
+from components.dsg_sql import rows_text
+
 STACK = PLATFORM = "yellowlive"
 OTHER_PLATFORM = "yellowforensic"
 HOST = "pg-data.ns-kub-pg-test.svc.cluster.local"
@@ -136,10 +138,11 @@ def seed_row(config: dict[str, Any], status: str = "active") -> dict[str, str]:
 
 
 def dsg_table(table: str = f"{PLATFORM}_airflow_dsg", rows: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The DsgTable's inputs; the admin password comes as the program passes it, in `password`."""
+    """The DsgTable's inputs, the rows as the program declares them (one text, `dsg_sql.rows_text`); the admin
+    password comes as the program passes it, in `password`."""
     return {
         "table": table,
-        "rows": {} if rows is None else rows,
+        "rows": rows_text(rows or {}),
         "host": "localhost",
         "port": 15432,
         "dbname": "datasurface_merge",

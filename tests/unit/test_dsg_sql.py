@@ -3,7 +3,17 @@ import re
 import pytest
 
 from components import dsg_sql
-from components.dsg_sql import RowDiff, diff_digests, diff_rows, row_digest, row_digests, rows_to_write, upsert_batches
+from components.dsg_sql import (
+    RowDiff,
+    diff_digests,
+    diff_rows,
+    row_digest,
+    row_digests,
+    rows_from_text,
+    rows_text,
+    rows_to_write,
+    upsert_batches,
+)
 
 
 def row(config: str, status: str = "active") -> dict[str, str]:
@@ -72,3 +82,26 @@ def test_upsert_batches_keep_the_keys_order_and_carry_values_as_data():
     assert upsert_batches(rows, ["a", "b'; DROP TABLE x;--"]) == [
         (["a", "b'; DROP TABLE x;--"], ['{"k":"v"}', "{}"], ["disabled", "active"])
     ]
+
+
+TEXT_ROWS = {
+    "Store2": {"config_json": '{"store_name":"Store2"}', "status": "disabled"},
+    "Store1": {
+        "config_json": '{"note":"a \\"quoted\\"\\nline, caf\u00e9 \u2028","store_name":"Store1"}',
+        "status": "active",
+    },
+}
+
+
+def test_rows_text_is_a_line_per_row_sorted_by_key_and_reads_back_the_same():
+    text = rows_text(TEXT_ROWS)
+    assert text.split("\n")[0].startswith('["Store1", "active", ')
+    assert text.split("\n")[1] == '["Store2", "disabled", "{\\"store_name\\":\\"Store2\\"}"]'
+    assert rows_from_text(text) == TEXT_ROWS
+    assert (rows_text({}), rows_from_text("")) == ("", {})
+
+
+def test_rows_text_changes_only_the_line_of_a_changed_row():
+    changed = {**TEXT_ROWS, "Store2": {**TEXT_ROWS["Store2"], "status": "active"}}
+    before, after = rows_text(TEXT_ROWS).split("\n"), rows_text(changed).split("\n")
+    assert [i for i, (old, new) in enumerate(zip(before, after, strict=True)) if old != new] == [1]

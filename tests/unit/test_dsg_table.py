@@ -77,3 +77,13 @@ def test_a_refreshed_state_missing_a_row_is_a_change():
 def test_another_table_is_a_replacement():
     diff = provider.diff("id", outputs(ROWS), props(ROWS, table="yellowforensic_airflow_dsg"))
     assert diff.replaces == ["table"]
+
+
+def test_rows_as_one_text_read_as_the_map_inputs_written_before():
+    """The inputs carry the rows as `rows_text`; a state whose inputs and outputs hold the map shows no change."""
+    as_text = props(dsg_sql.rows_text(ROWS))
+    assert provider.diff("id", outputs(ROWS), as_text).changes is False
+    assert _outs(as_text, dsg_sql.diff_rows({}, ROWS)) == _outs(props(ROWS), dsg_sql.diff_rows({}, ROWS))
+    changed = props(dsg_sql.rows_text({**ROWS, "Store2": row("Store2", "disabled")}))
+    diff = provider.diff("id", outputs(ROWS), changed)
+    assert (diff.changes, diff.replaces) == (True, [])

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from components.dsg_sql import rows_from_text
 from components.naming import PlatformNames
 from components.privileges import PUBLIC_REVOKED, grants_input, login_grants, writer_grants
 from components.project_file import SECRET_KEYS
@@ -154,9 +155,18 @@ def test_dsg_table_rows_are_keyed_by_stream_key_so_previews_name_the_row(stack_r
     table = stack_run.one(DSG_TABLE)
     platform = stack_run.config["platform"]
     assert table.inputs["table"] == f"{platform}_airflow_dsg"
-    assert set(table.inputs["rows"]) == set(DEPLOYED_ROWS[stack_run.stack])
+    assert set(rows_from_text(table.inputs["rows"])) == set(DEPLOYED_ROWS[stack_run.stack])
     assert is_secret(table.inputs["password"])
     assert table.inputs.get("grant_to") is None  # what the login role may do there is FactoryTables' grants
+
+
+def test_dsg_table_rows_are_one_text_with_a_line_per_row_starting_with_its_key(stack_run):
+    """One value for the engine and the provider process to carry, however many rows; a changed row is a
+    changed line in `pulumi preview --diff`."""
+    text = stack_run.one(DSG_TABLE).inputs["rows"]
+    assert isinstance(text, str)
+    keys = sorted(DEPLOYED_ROWS[stack_run.stack])
+    assert [line.split(",")[0] for line in text.split("\n")] == [f'["{key}"' for key in keys]
 
 
 def _row(config_json: str, status: str = "active") -> dict[str, str]:
@@ -195,7 +205,7 @@ DEPLOYED_ROWS["local"] = DEPLOYED_ROWS["yellowlive"]
 
 
 def test_each_stack_deploys_exactly_its_rows(stack_run):
-    assert stack_run.one(DSG_TABLE).inputs["rows"] == DEPLOYED_ROWS[stack_run.stack]
+    assert rows_from_text(stack_run.one(DSG_TABLE).inputs["rows"]) == DEPLOYED_ROWS[stack_run.stack]
 
 
 def test_admin_endpoint_may_differ_from_the_in_cluster_host(stack_runs):

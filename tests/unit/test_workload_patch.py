@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from components import workload_patch as wp
+from tests.conftest import REPO_ROOT
 
 
 def props(**changes) -> dict:
@@ -126,3 +130,14 @@ def test_the_listed_workloads_are_checked_never_applied_and_no_change_of_their_o
     result = wp.WorkloadPatchProvider().diff("id", olds, props(stackWorkloads=[*WITHOUT_WORKER, "X/y:z"]))
     assert result.changes is False
     assert "stackWorkloads" not in wp._body(olds, olds["spec"])
+
+
+def test_the_program_and_its_providers_import_no_kubernetes_client():
+    """The client is imported by the calls that reach the cluster: a program run (and the provider process
+    unpickling the provider, which imports this module) does not pay for its import."""
+    code = (
+        "import sys, components.platform, components.workload_patch; "
+        "print(sorted(m for m in ('kubernetes', 'urllib3') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert done.stdout.strip() == "[]"
