@@ -154,6 +154,7 @@ class MergeDatabase(pulumi.ComponentResource):
                 **as_admin,
                 table=names.dsg_table,
                 rows=seed_rows(settings),
+                drop_rows_of_others=settings.drop_rows_of_others,
             ),
             # After the history trigger, so the seed rows are in the history too.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*created, self.factory_tables]),

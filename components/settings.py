@@ -62,6 +62,7 @@ class Settings:
     admin_password: Any = field(repr=False)
     admin_ssl_mode: str
     create_database: bool
+    drop_rows_of_others: bool
     workloads: tuple[Workload, ...]
     dags_folder: str
     job_image: str
@@ -277,6 +278,7 @@ def parse_settings(raw: Mapping[str, Any], project_dir: Path = PROJECT_DIR) -> S
     job_image = c.string("jobImage", required=True) or ""
     factory_schedule = c.string("factorySchedule") or ""
     create_database = c.boolean("createDatabase")
+    drop_rows_of_others = c.boolean("dropRowsOfOthers")
     workloads = _parse_workloads(c)
     streams, stream_problems = parse_streams(c.string_list("seedStreams"), c.string("streamsFile"), names, project_dir)
     c.problems += stream_problems
@@ -304,6 +306,7 @@ def parse_settings(raw: Mapping[str, Any], project_dir: Path = PROJECT_DIR) -> S
         admin_password=secrets["adminPassword"],
         admin_ssl_mode=ssl_mode,
         create_database=create_database,
+        drop_rows_of_others=drop_rows_of_others,
         workloads=workloads,
         dags_folder=dags_folder,
         job_image=job_image,
