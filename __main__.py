@@ -2,17 +2,16 @@
 
 import pulumi
 
-from components.admin_endpoint import AdminEndpointError, check_admin_endpoint
+from components.admin_endpoint import AdminEndpointError
 from components.platform import YellowPlatform
 from components.settings import parse_settings
 from components.stack_config import read_raw_config
 
 settings = parse_settings(read_raw_config(pulumi.Config()))
 try:
-    merge_database_exists = check_admin_endpoint(settings)
+    platform = YellowPlatform(settings.platform, settings)
 except AdminEndpointError as err:
     raise pulumi.RunError(str(err)) from None
-platform = YellowPlatform(settings.platform, settings, merge_database_exists)
 
 names = settings.names
 pulumi.export("platform", settings.platform)

@@ -53,11 +53,11 @@ def _moved_out_of(
 
 
 class YellowPlatform(pulumi.ComponentResource):
-    def __init__(
-        self, name: str, settings: Settings, merge_database_exists: bool, opts: pulumi.ResourceOptions | None = None
-    ):
+    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datasurface:yellow:Platform", name, platform_identity(settings), opts)
         names = settings.names
+        # First, as it asks the admin endpoint (components/admin_endpoint.py) before anything else is declared.
+        self.merge_database = MergeDatabase(f"{name}-merge-db", settings, pulumi.ResourceOptions(parent=self))
         self.kubernetes = k8s.Provider(
             f"{name}-kubernetes", **kubernetes_provider_args(settings), opts=pulumi.ResourceOptions(parent=self)
         )
@@ -73,9 +73,6 @@ class YellowPlatform(pulumi.ComponentResource):
             type=secret["type"],
             string_data=secret["stringData"],
             opts=_moved_out_of("datasurface:yellow:CredentialsSecret", secret_name, self, in_cluster),
-        )
-        self.merge_database = MergeDatabase(
-            f"{name}-merge-db", settings, merge_database_exists, pulumi.ResourceOptions(parent=self)
         )
         configmap = configmap_manifest(settings, render_factory_dag(factory_config(settings)))
         configmap_name = f"{name}-factory-dag"
