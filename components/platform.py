@@ -21,6 +21,10 @@ def kubernetes_provider_args(settings: Settings) -> dict[str, Any]:
         "enable_config_map_mutable": True,
         "enable_secret_mutable": True,
         "enable_server_side_apply": True,
+        # Empty: the provider loads KUBECONFIG (else ~/.kube/config) itself when it starts. Left unset, the
+        # SDK would copy $KUBECONFIG's path into the provider's inputs, so the same cluster seen through a
+        # kubeconfig at another path (CI's) would preview an update of the provider.
+        "kubeconfig": "",
     }
     if settings.render_manifests_to:
         args["render_yaml_to_directory"] = settings.render_manifests_to

@@ -149,6 +149,15 @@ def test_configmap_updates_in_place_and_patches_use_server_side_apply(stack_run)
         assert "annotations" not in patch.inputs["metadata"]
 
 
+def test_the_kubernetes_provider_holds_no_kubeconfig_path_whatever_KUBECONFIG_says(monkeypatch, tmp_path):
+    inputs = []
+    for path in (tmp_path / "ci" / "kubeconfig", tmp_path / "home" / ".kube" / "config"):
+        monkeypatch.setenv("KUBECONFIG", str(path))
+        inputs.append(run_program("yellowlive").one("pulumi:providers:kubernetes").inputs)
+    assert inputs[0] == inputs[1]
+    assert inputs[0]["kubeconfig"] == ""
+
+
 def test_dsg_table_rows_are_keyed_by_stream_key_so_previews_name_the_row(stack_run):
     table = stack_run.one(DSG_TABLE)
     platform = stack_run.config["platform"]

@@ -41,11 +41,81 @@ def test_drift_found_by_a_refresh_is_a_change_checked_by_a_dry_run(dry_runs):
     assert [call["dry"] for call in dry_runs] == [True]
 
 
-def test_a_spec_change_is_an_update_checked_by_a_dry_run(dry_runs):
-    spec = {"template": {"spec": {"containers": [{"name": "scheduler", "env": [{"name": "A", "value": "2"}]}]}}}
-    result = wp.WorkloadPatchProvider().diff("id", {**props(), "drift": []}, props(spec=spec))
+SPEC_2 = {"template": {"spec": {"containers": [{"name": "scheduler", "env": [{"name": "A", "value": "2"}]}]}}}
+
+
+def test_a_spec_change_is_an_update_dry_run_by_check_before_the_diff(dry_runs):
+    assert wp.WorkloadPatchProvider().check(props(), props(spec=SPEC_2)).failures == []
+    assert dry_runs == [{"props": props(spec=SPEC_2), "dry": True}]
+    result = wp.WorkloadPatchProvider().diff("id", {**props(), "drift": []}, props(spec=SPEC_2))
     assert result.changes is True and result.replaces == []
-    assert dry_runs[0]["props"]["spec"] == spec
+    assert len(dry_runs) == 1
+
+
+def test_a_new_patch_is_dry_run_by_check(dry_runs):
+    assert wp.WorkloadPatchProvider().check({}, props()).failures == []
+    assert [call["dry"] for call in dry_runs] == [True]
+
+
+class Reached:
+    def __init__(self, news):
+        self.props = news
+        self.reads = 0
+
+    def get(self):
+        self.reads += 1
+        return {}
+
+
+def test_an_unchanged_patch_is_checked_by_one_read_and_no_apply(monkeypatch, dry_runs):
+    reached: list[Reached] = []
+    monkeypatch.setattr(wp, "_Workload", lambda news: reached.append(Reached(news)) or reached[-1])
+    assert wp.WorkloadPatchProvider().check(props(), props()).failures == []
+    assert [r.reads for r in reached] == [1] and dry_runs == []
+
+
+def test_a_refusal_is_one_check_failure_line_not_an_exception(monkeypatch):
+    def refuse(workload, dry_run=False):
+        raise wp.WorkloadPatchError("Deployment ns/airflow-scheduler: env DATASURFACE_POSTGRES_HOST is held by another")
+
+    monkeypatch.setattr(wp, "_Workload", lambda news: news)
+    monkeypatch.setattr(wp, "_apply", refuse)
+    (failure,) = wp.WorkloadPatchProvider().check({}, props()).failures
+    assert failure.property == ""
+    assert failure.reason == "Deployment ns/airflow-scheduler: env DATASURFACE_POSTGRES_HOST is held by another"
+
+
+def test_inputs_not_yet_known_are_not_checked(dry_runs):
+    from pulumi.runtime import rpc
+
+    assert wp.WorkloadPatchProvider().check({}, props(spec=rpc.UNKNOWN)).failures == []
+    assert dry_runs == []
+
+
+def test_no_kubeconfig_is_refused_naming_the_file_tried(monkeypatch, tmp_path):
+    missing = tmp_path / "no-such-kubeconfig"
+    monkeypatch.setenv("KUBECONFIG", str(missing))
+    (failure,) = wp.WorkloadPatchProvider().check({}, props()).failures
+    assert failure.reason.startswith(f"Deployment ns/airflow-scheduler: no usable kubeconfig {missing} (KUBECONFIG)")
+    assert "\n" not in failure.reason
+
+
+def test_an_unreachable_api_server_is_refused_naming_it_and_the_kubeconfig(monkeypatch, tmp_path):
+    from devtools.net import free_port
+
+    server = f"https://127.0.0.1:{free_port()}"
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        f"clusters: [{{name: k, cluster: {{server: '{server}', insecure-skip-tls-verify: true}}}}]\n"
+        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+    )
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    (failure,) = wp.WorkloadPatchProvider().check({}, props()).failures
+    assert failure.reason.startswith(
+        f"Deployment ns/airflow-scheduler: cannot reach the Kubernetes API server {server} "
+        f"(kubeconfig {kubeconfig} (KUBECONFIG)): "
+    ), failure.reason
 
 
 @pytest.mark.parametrize(
