@@ -4,14 +4,15 @@ import pulumi
 
 from components.admin_endpoint import AdminEndpointError
 from components.platform import YellowPlatform
-from components.settings import parse_settings
+from components.settings import SettingsError, parse_settings
 from components.stack_config import read_raw_config
 
-settings = parse_settings(read_raw_config(pulumi.Config()))
+# A refusal is a RunError: the engine prints its message once, as `error: ...`, with no traceback.
 try:
+    settings = parse_settings(read_raw_config(pulumi.Config()))
     platform = YellowPlatform(settings.platform, settings)
-except AdminEndpointError as err:
-    raise pulumi.RunError(str(err)) from None
+except (SettingsError, AdminEndpointError) as err:
+    raise pulumi.RunError(str(err)) from err
 
 names = settings.names
 pulumi.export("platform", settings.platform)

@@ -143,6 +143,17 @@ def execute(run: ProgramRun) -> ProgramRun:
     return run
 
 
+def refused(run: ProgramRun) -> BaseException:
+    """Run the program expecting a refusal: a pulumi.RunError, which the engine prints once as an `error:`
+    line with no traceback. Returns the refusal behind it (a SettingsError, an AdminEndpointError)."""
+    try:
+        execute(run)
+    except pulumi.RunError as err:
+        assert err.__cause__ is not None, "the RunError names the refusal behind it"
+        return err.__cause__
+    raise AssertionError("the program was not refused")
+
+
 def run_program(stack: str, overrides: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> ProgramRun:
     return execute(prepare_run(stack, overrides, remove))
 

@@ -3,8 +3,6 @@ whose database is missing, and stop before any resource when the endpoint cannot
 
 from __future__ import annotations
 
-import pytest
-
 from components.admin_endpoint import (
     GET_SCHEMAS,
     endpoint,
@@ -14,7 +12,7 @@ from components.admin_endpoint import (
     missing_database_problem,
 )
 from components.settings import parse_settings
-from tests.program_harness import execute, prepare_run, valid_raw
+from tests.program_harness import execute, prepare_run, refused, valid_raw
 
 DATABASE = "postgresql:index/database:Database"
 
@@ -40,21 +38,17 @@ def declared_objects(run) -> list[str]:
 def test_a_stack_relying_on_another_stacks_database_is_refused_until_it_exists():
     run = prepare_run("yellowforensic")
     run.database_exists = False
-    with pytest.raises(
-        Exception,
-        match="createDatabase is false, and database 'datasurface_merge' does not "
-        "exist at localhost:15432: apply the stack that creates it",
-    ):
-        execute(run)
+    assert str(refused(run)) == (
+        "datasurface-yellow:createDatabase is false, and database 'datasurface_merge' does not "
+        "exist at localhost:15432: apply the stack that creates it (createDatabase: true) first"
+    )
     assert declared_objects(run) == []
 
 
 def test_a_refused_login_stops_the_program_before_any_object_with_one_line_naming_the_endpoint():
     run = prepare_run("yellowlive")
     run.login_refused = 'pq: password authentication failed for user "postgres"'
-    with pytest.raises(Exception) as caught:
-        execute(run)
-    message = str(caught.value)
+    message = str(refused(run))
     assert message == (
         "cannot log in to the PostgreSQL admin endpoint localhost:15432 as postgres "
         '(adminHost, adminPort, adminUser, adminPassword): pq: password authentication failed for user "postgres"'

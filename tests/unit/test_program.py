@@ -17,10 +17,10 @@ from tests.program_harness import (
     SECRET,
     WORKLOAD_PATCH,
     ProgramRun,
-    execute,
     is_secret,
     patches,
     prepare_run,
+    refused,
     run_program,
     secret_values_for,
     unwrap,
@@ -372,9 +372,9 @@ def test_a_configured_writer_role_gets_its_role_row_writes_and_a_secret_of_its_o
 def test_a_writer_password_in_plain_text_in_the_stack_file_is_refused_before_anything_is_declared():
     run = prepare_run("yellowlive", WRITER)
     run.config["writerDbPassword"] = run.secrets.pop("writerDbPassword")
-    with pytest.raises(SettingsError) as caught:
-        execute(run)
-    assert caught.value.problems == [
+    caught = refused(run)
+    assert isinstance(caught, SettingsError)
+    assert caught.problems == [
         "datasurface-yellow:writerDbPassword is set in plain text; it must be a secret "
         "(set it with: pulumi config set --secret writerDbPassword <value>)"
     ]
