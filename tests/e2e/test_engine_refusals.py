@@ -74,3 +74,22 @@ def test_a_plain_text_secret_is_refused(fresh_project):
     set_secrets(fresh_project, "adminPassword")
     fresh_project.pulumi("config", "set", "mergeDbPassword", "S3cr3t")
     assert promised_message("engine", "test_a_plain_text_secret_is_refused") in refusal(fresh_project)
+
+
+SETTINGS_REFUSALS = {
+    "one-bad-value": {"mergeDbHost": "pg-datans-kub-pg-testsvcclusterlocal"},
+    "two-bad-values": {"mergeDbHost": "pg-datans-kub-pg-testsvcclusterlocal", "platform": "yellowtest"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(SETTINGS_REFUSALS))
+def test_a_settings_refusal_is_one_error_naming_each_key_with_no_traceback(fresh_project, case):
+    set_secrets(fresh_project, "mergeDbPassword", "adminPassword")
+    values = SETTINGS_REFUSALS[case]
+    edit_stack_file(fresh_project, lambda config: config.update({PREFIX + k: v for k, v in values.items()}))
+    output = refusal(fresh_project)
+    assert output.count("error: invalid stack config:") == 1, output
+    for key, value in values.items():
+        assert output.count(f"  - {PREFIX}{key} = {value!r}: ") == 1, output
+    for noise in ("Traceback", "unhandled exception", "SettingsError", "to update", "to create"):
+        assert noise not in output, output
