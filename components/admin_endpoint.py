@@ -32,11 +32,18 @@ def endpoint(settings: Settings) -> str:
     return f"{settings.admin_host}:{settings.admin_port}"
 
 
+# Where the provider's (terraform-provider-postgresql's) own message starts when it cannot connect.
+CONNECT_ERROR = "error connecting to PostgreSQL server "
+
+
 def invoke_reason(error: Exception) -> str:
-    """The provider's own words from a failed invoke, on one line, without the SDK's and engine's prefixes."""
+    """The provider's own words from a failed invoke, on one line, without the SDK's, engine's and
+    bridge's prefixes."""
     text = " ".join(str(error).split())
     for prefix in (f"invoke of {GET_SCHEMAS} failed: ", f"invocation of {GET_SCHEMAS} returned an error: "):
         text = text.removeprefix(prefix)
+    if CONNECT_ERROR in text:
+        text = text[text.index(CONNECT_ERROR) :]
     return text.removesuffix(" ()")  # a check failure of no property
 
 

@@ -62,6 +62,14 @@ def test_the_endpoint_is_asked_through_the_admin_providers_invokes_first_postgre
     assert asked == ["postgres", "datasurface_merge"]
 
 
+def test_the_providers_connect_error_is_kept_whatever_the_bridge_puts_before_it():
+    own = "error connecting to PostgreSQL server 127.0.0.1 (scheme: postgres): pq: password authentication failed"
+    error = Exception(
+        f"invoke of {GET_SCHEMAS} failed: invocation of {GET_SCHEMAS} returned an error: reading data source: {own}"
+    )
+    assert invoke_reason(error) == own
+
+
 def test_missing_database_is_only_a_problem_for_a_stack_that_does_not_create_it():
     owner = parse_settings(valid_raw(createDatabase=True))
     guest = parse_settings(valid_raw(createDatabase=False))
