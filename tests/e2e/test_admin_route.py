@@ -103,9 +103,14 @@ def rows(server: EmbeddedPostgres) -> dict[str, tuple]:
         }
 
 
+REPLACING = {"replace", "create-replacement", "delete-replaced"}
+
+
 def dsg_table_step(project: Project) -> str:
+    """The DsgTable's planned step; no resource of the stack (roles and grants included) is replaced."""
     preview = project.pulumi("preview", "--json", "--stack", STACK)
     steps = planned_steps(preview.stdout)
+    assert not REPLACING & set(steps.values()), steps
     return next(op for (typ, _), op in steps.items() if typ == DSG_TABLE)
 
 
