@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 STACK = "yellowlive"
 DATABASE = "datasurface_merge"
 TABLE = "yellowlive_airflow_dsg"
-DSG_TABLE = "datasurface:DsgTable"
+DSG_TABLE = "pulumi-python:dynamic/datasurface:DsgTable"
 
 
 class PortForward:
