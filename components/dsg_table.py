@@ -114,6 +114,10 @@ def apply_rows(
             cur.execute(dsg_sql.delete_rows(table), (list(removed),))
 
 
+def _count(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
 def delete_table(conn: psycopg.Connection, table: str, managed: list[str], drop_rows_of_others: bool) -> str:
     """Drop the table when it holds only `managed` rows (or when `drop_rows_of_others`); else delete only
     the managed rows and keep the table with the others'. Returns what was done and why, in one line."""
@@ -125,14 +129,14 @@ def delete_table(conn: psycopg.Connection, table: str, managed: list[str], drop_
         others = int(counted[0]) if counted else 0
         if others == 0:
             cur.execute(dsg_sql.drop_table(table))
-            return f"{table}: dropped; it held only the {len(managed)} rows this stack wrote"
+            return f"{table}: dropped; it held no row but the stack's own"
         if drop_rows_of_others:
             cur.execute(dsg_sql.drop_table(table))
-            return f"{table}: dropped with {others} rows this stack did not write (dropRowsOfOthers is true)"
+            return f"{table}: dropped with {_count(others)} this stack did not write (dropRowsOfOthers is true)"
         cur.execute(dsg_sql.delete_rows(table), (managed,))
         return (
-            f"{table}: kept, with the {others} rows this stack did not write (set dropRowsOfOthers to drop "
-            f"them); only the stack's own rows were deleted"
+            f"{table}: kept with the {_count(others)} this stack did not write (dropRowsOfOthers is false); "
+            "the stack's own rows were deleted"
         )
 
 

@@ -135,3 +135,9 @@ def test_another_route_to_the_same_server_is_an_update_that_keeps_every_row(stac
     stack.pulumi("up", "--yes", "--skip-preview", "--stack", STACK)
     assert rows(server) == before  # every row, the one by hand included, with its created_at
     assert dsg_table_step(stack) == "same"
+
+
+def test_destroy_keeps_the_table_with_the_row_inserted_by_hand_and_says_so(stack, server):
+    result = stack.pulumi("destroy", "--yes", "--skip-preview", "--stack", STACK)
+    assert f"{TABLE}: kept with the 1 row this stack did not write (dropRowsOfOthers is false)" in result.output
+    assert set(rows(server)) == {"ByHand"}

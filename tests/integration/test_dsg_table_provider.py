@@ -172,12 +172,14 @@ def created_at(db, table: str = TABLE) -> dict[str, object]:
     return dict(db.execute(f"SELECT stream_key, created_at FROM {table}").fetchall())
 
 
-def test_delete_keeps_a_table_holding_rows_of_others_and_deletes_only_its_own(props, db):
+def test_delete_keeps_a_table_holding_rows_of_others_and_deletes_only_its_own(props, db, capsys):
     created = as_olds(provider.create(props({"Store1": row("Store1")})).outs)
     insert_by_hand(db)
     before = created_at(db)
     provider.delete("id", created)
     assert created_at(db) == {"External": before["External"]}
+    said = capsys.readouterr().err
+    assert f"{TABLE}: kept with the 1 row this stack did not write (dropRowsOfOthers is false)" in said
 
 
 def test_delete_with_the_opt_in_drops_a_table_holding_rows_of_others(props, db):
