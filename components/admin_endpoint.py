@@ -67,7 +67,12 @@ def merge_database_exists(settings: Settings, provider: pulumi.ProviderResource)
     try:
         _list_schemas(MAINTENANCE_DATABASE, provider)
     except Exception as err:  # an invoke's failure is a plain Exception carrying the provider's message
-        raise AdminEndpointError(login_problem(settings, invoke_reason(err))) from None
+        reason = invoke_reason(err)
+        # The provider first connects to its own database, the merge database: PostgreSQL says it is
+        # missing only after the login succeeded.
+        if is_missing_database(settings, reason):
+            return False
+        raise AdminEndpointError(login_problem(settings, reason)) from None
     try:
         _list_schemas(settings.merge_db_name, provider)
     except Exception as err:

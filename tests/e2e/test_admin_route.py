@@ -111,7 +111,8 @@ def dsg_table_step(project: Project) -> str:
     preview = project.pulumi("preview", "--json", "--stack", STACK)
     steps = planned_steps(preview.stdout)
     assert not REPLACING & set(steps.values()), steps
-    return next(op for (typ, _), op in steps.items() if typ == DSG_TABLE)
+    # `preview --json` lists no step for a resource that stays the same.
+    return next((op for (typ, _), op in steps.items() if typ == DSG_TABLE), "same")
 
 
 def test_the_stack_is_applied_and_a_row_is_inserted_by_hand(stack, server):
