@@ -2,17 +2,17 @@
 
 import pulumi
 
-from components.admin_endpoint import AdminEndpointError, check_admin_endpoint
+from components.admin_endpoint import AdminEndpointError
 from components.platform import YellowPlatform
-from components.settings import parse_settings
+from components.settings import SettingsError, parse_settings
 from components.stack_config import read_raw_config
 
-settings = parse_settings(read_raw_config(pulumi.Config()))
+# A refusal is a RunError: the engine prints its message once, as `error: ...`, with no traceback.
 try:
-    merge_database_exists = check_admin_endpoint(settings)
-except AdminEndpointError as err:
-    raise pulumi.RunError(str(err)) from None
-platform = YellowPlatform(settings.platform, settings, merge_database_exists)
+    settings = parse_settings(read_raw_config(pulumi.Config()))
+    platform = YellowPlatform(settings.platform, settings)
+except (SettingsError, AdminEndpointError) as err:
+    raise pulumi.RunError(str(err)) from err
 
 names = settings.names
 pulumi.export("platform", settings.platform)

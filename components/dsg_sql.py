@@ -60,6 +60,11 @@ def delete_rows(table: str) -> sql.Composed:
     return sql.SQL("DELETE FROM {} WHERE stream_key = ANY(%s)").format(sql.Identifier(table))
 
 
+def count_rows_of_others(table: str) -> sql.Composed:
+    """How many rows have a stream key outside the one array parameter (the keys this stack wrote)."""
+    return sql.SQL("SELECT count(*) FROM {} WHERE NOT (stream_key = ANY(%s))").format(sql.Identifier(table))
+
+
 def select_rows(table: str) -> sql.Composed:
     """The rows of the stream keys given as one array parameter."""
     return sql.SQL("SELECT stream_key, config_json, status FROM {} WHERE stream_key = ANY(%s)").format(

@@ -5,7 +5,15 @@ parameters and the password arrive as inputs on every call (the password as a se
 call opens and closes its own connection.
 
 Row semantics: the resource manages the rows it declares. A row removed from config is deleted
-from the table; rows written by anyone else are left alone. Destroying the resource drops the table.
+from the table; rows written by anyone else are left alone.
+
+What the resource is: a table (`table`) in a database (`dbname`). How Pulumi reaches it (host, port, user,
+password, sslmode) is a route: a change of route (another spelling of the same server, another local port
+of a port-forward, a rotated admin password) is an update that only re-points the state. Another database
+or table name is a replacement, done create-first: the new table gets the seed rows, then the old one is
+deleted. Deleting drops the table only when it holds no row but the ones this resource wrote; a table that
+also holds rows of others keeps them (only this resource's rows are deleted) unless the stack opts in with
+`dropRowsOfOthers: true`, an input the preview shows. Every delete logs what it dropped or kept and why.
 
 The rows are held once in the state. The engine keeps a dynamic resource's inputs (which must carry
 the rows: create and update receive only them) and its outputs (the only old values diff, update and
@@ -30,8 +38,14 @@ from pulumi.runtime.rpc import wrap_rpc_secret
 from components import dsg_sql
 from components.admin_connection import connect_admin
 
-# Changing any of these points the resource at another table: a replacement, not an update.
-_IDENTITY_FIELDS = ("host", "port", "dbname", "table")
+# What the resource is: changing these points it at another table, a replacement.
+_IDENTITY_FIELDS = ("dbname", "table")
+# How Pulumi reaches the table, and how it treats it: a change is an update (the state then holds the new
+# route, which refresh and delete take). A connection detail is never identity.
+_ROUTE_FIELDS = ("host", "port", "user", "password", "sslmode")
+_FLAG_FIELDS = ("grant_to",)
+# The opt-in to drop a table holding rows others wrote; absent in states written before it, read as False.
+DROP_ROWS_OF_OTHERS = "drop_rows_of_others"
 
 
 def _connect(props: Mapping[str, Any]) -> psycopg.Connection:
@@ -46,7 +60,12 @@ def _connect(props: Mapping[str, Any]) -> psycopg.Connection:
 
 
 def _resource_id(props: Mapping[str, Any]) -> str:
-    return f"{props['host']}:{int(props['port'])}/{props['dbname']}/{props['table']}"
+    """The table, not the route to it (a state written before this keeps its old id, which nothing reads)."""
+    return f"{props['dbname']}/{props['table']}"
+
+
+def _same_port(old: Any, new: Any) -> bool:
+    return old is not None and new is not None and int(old) == int(new)
 
 
 def _rows(props: Mapping[str, Any]) -> dsg_sql.Rows:
@@ -100,6 +119,32 @@ def apply_rows(
             cur.execute(dsg_sql.delete_rows(table), (list(removed),))
 
 
+def _count(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
+def delete_table(conn: psycopg.Connection, table: str, managed: list[str], drop_rows_of_others: bool) -> str:
+    """Drop the table when it holds only `managed` rows (or when `drop_rows_of_others`); else delete only
+    the managed rows and keep the table with the others'. Returns what was done and why, in one line."""
+    with conn.transaction(), conn.cursor() as cur:
+        found = cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+        if not (found and found[0]):
+            return f"{table}: already gone"
+        counted = cur.execute(dsg_sql.count_rows_of_others(table), (managed,)).fetchone()
+        others = int(counted[0]) if counted else 0
+        if others == 0:
+            cur.execute(dsg_sql.drop_table(table))
+            return f"{table}: dropped; it held no row but the stack's own"
+        if drop_rows_of_others:
+            cur.execute(dsg_sql.drop_table(table))
+            return f"{table}: dropped with {_count(others)} this stack did not write (dropRowsOfOthers is true)"
+        cur.execute(dsg_sql.delete_rows(table), (managed,))
+        return (
+            f"{table}: kept with the {_count(others)} this stack did not write (dropRowsOfOthers is false); "
+            "the stack's own rows were deleted"
+        )
+
+
 class DsgTableProvider(ResourceProvider):
     """CRUD for the dsg table; stateless, so the pickled provider carries no secret."""
 
@@ -112,11 +157,17 @@ class DsgTableProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [f for f in _IDENTITY_FIELDS if olds.get(f) != news.get(f)]
         rows_changed = dsg_sql.row_digests(_rows(news)) != _old_digests(olds)
-        others_changed = any(olds.get(f) != news.get(f) for f in ("user", "password", "sslmode", "grant_to"))
+        route_changed = [
+            f
+            for f in (*_ROUTE_FIELDS, *_FLAG_FIELDS)
+            if olds.get(f) != news.get(f) and not (f == "port" and _same_port(olds.get(f), news.get(f)))
+        ]
+        opt_in_changed = bool(olds.get(DROP_ROWS_OF_OTHERS)) != bool(news.get(DROP_ROWS_OF_OTHERS))
         return DiffResult(
-            changes=bool(replaces) or rows_changed or others_changed,
+            changes=bool(replaces) or rows_changed or bool(route_changed) or opt_in_changed,
             replaces=replaces,
-            delete_before_replace=True,
+            # Create the new table first; the old one is deleted after, and only as `delete` allows.
+            delete_before_replace=False,
         )
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -127,7 +178,9 @@ class DsgTableProvider(ResourceProvider):
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         with _connect(props) as conn:
-            conn.execute(dsg_sql.drop_table(props["table"]))
+            managed = sorted(_old_digests(props))
+            outcome = delete_table(conn, props["table"], managed, bool(props.get(DROP_ROWS_OF_OTHERS)))
+        pulumi.log.info(outcome)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: the digests of the managed rows as they are in the table now; a deleted row has none."""
@@ -150,6 +203,7 @@ class DsgTableArgs:
     rows: Mapping[str, Mapping[str, str]]
     sslmode: str = "prefer"
     grant_to: pulumi.Input[str] | None = None
+    drop_rows_of_others: bool = False
 
 
 class DsgTable(Resource, module="datasurface", name="DsgTable"):
@@ -169,6 +223,7 @@ class DsgTable(Resource, module="datasurface", name="DsgTable"):
             "sslmode": args.sslmode,
             "table": args.table,
             "grant_to": args.grant_to,
+            DROP_ROWS_OF_OTHERS: args.drop_rows_of_others,
             "rows": dsg_sql.rows_text(args.rows),
             "row_count": None,
             "last_change": None,

@@ -24,6 +24,7 @@ import pulumi
 import pulumi_postgresql as postgresql
 
 from components.admin_connection import MAINTENANCE_DATABASE
+from components.admin_endpoint import check_admin_endpoint
 from components.dsg_table import DsgTable, DsgTableArgs
 from components.factory_tables import FactoryTables, FactoryTablesArgs
 from components.factory_tables_sql import Tables
@@ -57,9 +58,7 @@ def admin_provider_args(settings: Settings, database: str) -> dict[str, Any]:
 
 
 class MergeDatabase(pulumi.ComponentResource):
-    def __init__(
-        self, name: str, settings: Settings, database_exists: bool, opts: pulumi.ResourceOptions | None = None
-    ):
+    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datasurface:yellow:MergeDatabase", name, None, opts)
         admin_password = pulumi.Output.secret(settings.admin_password)
 
@@ -70,6 +69,10 @@ class MergeDatabase(pulumi.ComponentResource):
                 **admin_provider_args(settings, database),
                 opts=pulumi.ResourceOptions(parent=self),
             )
+
+        in_merge_db = admin_provider(f"{name}-merge-admin", settings.merge_db_name)
+        # Before any object: AdminEndpointError when the endpoint cannot serve this stack.
+        database_exists = check_admin_endpoint(settings, in_merge_db)
 
         self.database = None
         created: list[pulumi.Resource] = []
@@ -88,8 +91,6 @@ class MergeDatabase(pulumi.ComponentResource):
                 ),
             )
             created.append(self.database)
-
-        in_merge_db = admin_provider(f"{name}-merge-admin", settings.merge_db_name)
 
         def login_role(prefix: str, role_name: str, password: Any) -> list[pulumi.Resource]:
             """A login role with CONNECT on the merge database and USAGE on its schema, nothing more."""
@@ -154,6 +155,7 @@ class MergeDatabase(pulumi.ComponentResource):
                 **as_admin,
                 table=names.dsg_table,
                 rows=seed_rows(settings),
+                drop_rows_of_others=settings.drop_rows_of_others,
             ),
             # After the history trigger, so the seed rows are in the history too.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*created, self.factory_tables]),

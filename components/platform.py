@@ -21,6 +21,10 @@ def kubernetes_provider_args(settings: Settings) -> dict[str, Any]:
         "enable_config_map_mutable": True,
         "enable_secret_mutable": True,
         "enable_server_side_apply": True,
+        # Empty: the provider loads KUBECONFIG (else ~/.kube/config) itself when it starts. Left unset, the
+        # SDK would copy $KUBECONFIG's path into the provider's inputs, so the same cluster seen through a
+        # kubeconfig at another path (CI's) would preview an update of the provider.
+        "kubeconfig": "",
     }
     if settings.render_manifests_to:
         args["render_yaml_to_directory"] = settings.render_manifests_to
@@ -53,11 +57,11 @@ def _moved_out_of(
 
 
 class YellowPlatform(pulumi.ComponentResource):
-    def __init__(
-        self, name: str, settings: Settings, merge_database_exists: bool, opts: pulumi.ResourceOptions | None = None
-    ):
+    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datasurface:yellow:Platform", name, platform_identity(settings), opts)
         names = settings.names
+        # First, as it asks the admin endpoint (components/admin_endpoint.py) before anything else is declared.
+        self.merge_database = MergeDatabase(f"{name}-merge-db", settings, pulumi.ResourceOptions(parent=self))
         self.kubernetes = k8s.Provider(
             f"{name}-kubernetes", **kubernetes_provider_args(settings), opts=pulumi.ResourceOptions(parent=self)
         )
@@ -73,9 +77,6 @@ class YellowPlatform(pulumi.ComponentResource):
             type=secret["type"],
             string_data=secret["stringData"],
             opts=_moved_out_of("datasurface:yellow:CredentialsSecret", secret_name, self, in_cluster),
-        )
-        self.merge_database = MergeDatabase(
-            f"{name}-merge-db", settings, merge_database_exists, pulumi.ResourceOptions(parent=self)
         )
         configmap = configmap_manifest(settings, render_factory_dag(factory_config(settings)))
         configmap_name = f"{name}-factory-dag"

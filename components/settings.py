@@ -66,6 +66,7 @@ class Settings:
     admin_password: Any = field(repr=False)
     admin_ssl_mode: str
     create_database: bool
+    drop_rows_of_others: bool
     workloads: tuple[Workload, ...]
     dags_folder: str
     job_image: str
@@ -318,6 +319,7 @@ def parse_settings(raw: Mapping[str, Any], project_dir: Path = PROJECT_DIR) -> S
         c.fail("jobImage", job_image, image_problem)
     factory_schedule = _factory_schedule(c)
     create_database = c.boolean("createDatabase")
+    drop_rows_of_others = c.boolean("dropRowsOfOthers")
     workloads = _parse_workloads(c)
     known_secrets = {key: value for key, value in secrets.items() if isinstance(value, str)}
     if isinstance(writer_password, str):
@@ -350,6 +352,7 @@ def parse_settings(raw: Mapping[str, Any], project_dir: Path = PROJECT_DIR) -> S
         admin_password=secrets["adminPassword"],
         admin_ssl_mode=ssl_mode,
         create_database=create_database,
+        drop_rows_of_others=drop_rows_of_others,
         workloads=workloads,
         dags_folder=dags_folder,
         job_image=job_image,

@@ -7,7 +7,11 @@ be refused or forced over every manager, another stack included. This resource c
 decides conflicts by who holds the field (components/server_side_apply.py).
 
 The provider is stateless: it reaches the cluster through the kubeconfig the Kubernetes provider uses
-(KUBECONFIG, else ~/.kube/config; context `kubeContext`) on every call, and holds no credential.
+(KUBECONFIG, else ~/.kube/config; context `kubeContext`) on every call, and holds no credential; the
+kubeconfig's path is not an input, so the same cluster through another file is no change. Its `check`
+runs in every preview and up: it reaches the API server (a failure names the kubeconfig tried) and, for a
+new patch or a changed spec, dry-runs the apply, so what the `up` would refuse is refused in the preview,
+as one `error:` line (a check failure) rather than a provider traceback.
 Inputs have the shape of a Patch resource (apiVersion, kind, metadata, spec), plus the field manager and
 the stack's `airflowWorkloads` entries (`stackWorkloads`), which decide whether the workload's executor
 leaves tasks without the factory (components/executors.py); they are checked, never applied.
@@ -20,12 +24,14 @@ the program.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import (
+    CheckFailure,
     CheckResult,
     CreateResult,
     DiffResult,
@@ -34,6 +40,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.runtime import rpc
 
 from components import server_side_apply as ssa
 from components.executors import EXECUTOR_ENV, container_env_value, executor_problem
@@ -54,6 +61,22 @@ def _target(props: Mapping[str, Any]) -> str:
     return f"{props['kind']} {props['metadata']['namespace']}/{props['metadata']['name']}"
 
 
+def kubeconfig_files() -> str:
+    """The kubeconfig file(s) to load, as client-go and kubectl find them: KUBECONFIG, else ~/.kube/config."""
+    return os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+
+
+def kubeconfig_tried() -> str:
+    """The kubeconfig file(s) loaded, said for the user."""
+    how = "KUBECONFIG" if os.environ.get("KUBECONFIG") else "KUBECONFIG is not set"
+    return f"{kubeconfig_files()} ({how})"
+
+
+def _where(props: Mapping[str, Any]) -> str:
+    context = props.get("kubeContext") or ""
+    return f"kubeconfig {kubeconfig_tried()}" + (f", context {context} (kubeContext)" if context else "")
+
+
 class _Workload:
     """The one object a patch targets, through a client built for this call."""
 
@@ -67,13 +90,20 @@ class _Workload:
         self.name = props["metadata"]["name"]
         self.namespace = props["metadata"]["namespace"]
         try:
-            api = kube_config.new_client_from_config(context=props.get("kubeContext") or None)
+            api = kube_config.new_client_from_config(
+                config_file=kubeconfig_files(), context=props.get("kubeContext") or None
+            )
+        except (kube_config.ConfigException, OSError) as error:
+            raise WorkloadPatchError(
+                f"{_target(props)}: no usable {_where(props)}: {error} (point KUBECONFIG at the cluster's "
+                "kubeconfig, or set renderManifestsTo to render the manifests without a cluster)"
+            ) from None
+        self.server = api.configuration.host
+        try:
             resources = dynamic.DynamicClient(api).resources
             self.resource = resources.get(api_version=props["apiVersion"], kind=props["kind"])
-        except kube_config.ConfigException as error:
-            raise WorkloadPatchError(f"{_target(props)}: no usable kubeconfig: {error}") from None
         except (HTTPError, DynamicApiError) as error:
-            raise _failure(props, "cannot look its kind up", error) from None
+            raise _failure(props, "cannot look its kind up", error, self.server) from None
 
     def get(self) -> dict[str, Any] | None:
         from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
@@ -84,7 +114,7 @@ class _Workload:
         except NotFoundError:
             return None
         except (HTTPError, DynamicApiError) as error:
-            raise _failure(self.props, "cannot read it", error) from None
+            raise _failure(self.props, "cannot read it", error, self.server) from None
 
     def apply(self, body: Mapping[str, Any], force: bool, dry_run: bool = False) -> dict[str, Any]:
         from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError
@@ -102,15 +132,17 @@ class _Workload:
         except ConflictError:
             raise
         except (HTTPError, DynamicApiError) as error:
-            raise _failure(self.props, "the apply did not complete", error) from None
+            raise _failure(self.props, "the apply did not complete", error, self.server) from None
 
 
-def _failure(props: Mapping[str, Any], what: str, error: Exception) -> WorkloadPatchError:
+def _failure(props: Mapping[str, Any], what: str, error: Exception, server: str) -> WorkloadPatchError:
     """An error from the client, said for people: an unreachable server first, as that is what to fix."""
     from urllib3.exceptions import HTTPError
 
     if isinstance(error, HTTPError):
-        return WorkloadPatchError(f"{_target(props)}: cannot reach the Kubernetes API server: {error}")
+        return WorkloadPatchError(
+            f"{_target(props)}: cannot reach the Kubernetes API server {server} ({_where(props)}): {error}"
+        )
     return WorkloadPatchError(f"{_target(props)}: {what}: {_reason(error)}")
 
 
@@ -203,25 +235,45 @@ def _await_rollout(workload: _Workload, applied: dict[str, Any]) -> dict[str, An
     return current or applied
 
 
+def _has_unknowns(value: Any) -> bool:
+    if value == rpc.UNKNOWN:
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_unknowns(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_unknowns(v) for v in value)
+    return False
+
+
 class WorkloadPatchProvider(ResourceProvider):
     """CRUD for one stack's entries in one workload; stateless, so the pickled provider carries nothing."""
-
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Run at every preview and `up`, creates included: the live executor is read here."""
-        _check_executor(_Workload(news))
-        return CheckResult(inputs=news, failures=[])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         outs = _apply_and_await(props)
         meta = props["metadata"]
         return CreateResult(id_=f"{meta['namespace']}/{props['kind']}/{meta['name']}", outs=outs)
 
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Reach the cluster and read the live executor (every preview and `up`, creates included); for a new
+        patch or a changed spec, dry-run the apply. A refusal is a check failure: the engine prints it as one
+        `error:` line and plans no step for the resource."""
+        if _has_unknowns(news):
+            return CheckResult(news, [])
+        try:
+            workload = _Workload(news)
+            _check_executor(workload)  # reads the live object: the cluster is reached at every preview
+            if not olds or olds.get("spec") != news.get("spec") or _target(olds) != _target(news):
+                _apply(workload, dry_run=True)
+        except WorkloadPatchError as error:
+            return CheckResult(news, [CheckFailure("", str(error))])
+        return CheckResult(news, [])
+
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [field for field in _IDENTITY_FIELDS if olds.get(field) != news.get(field)]
         # `drift` is what the live object lacked at the last apply or refresh: a hand edit shows there.
         changes = bool(replaces) or bool(olds.get("drift")) or olds.get("spec") != news.get("spec")
-        if changes and not replaces:
-            # A dry run, so that a preview in review already refuses what the `up` would refuse.
+        if olds.get("drift") and not replaces and olds.get("spec") == news.get("spec"):
+            # Drift alone (check dry-ran spec changes): a dry run, so the preview refuses what `up` would.
             _apply(_Workload(news), dry_run=True)
         return DiffResult(changes=changes, replaces=replaces, delete_before_replace=False)
 

@@ -3,8 +3,10 @@ public testing API (`pulumi.runtime.set_mocks`, `set_all_config`, `@pulumi.runti
 
 The Pulumi SDK never reads stack files under mocks, so the stack's config file is read here and
 handed over with `set_all_config`; the secrets a user would set with `pulumi config set --secret`
-are given test values, marked secret, so tests can check they never leak. The admin endpoint is not
-asked: a run says whether the merge database exists (by default exactly when the stack does not create it).
+are given test values, marked secret, so tests can check they never leak. The program asks the admin
+endpoint through invokes of pulumi-postgresql's `getSchemas`, which `Mocks.call` answers as a server
+would: a run says whether the merge database exists (by default exactly when the stack does not create
+it) and, with `login_refused`, that the login fails. Nothing of the project is patched.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.stack import Stack
 
-from components import admin_endpoint
+from components.admin_connection import MAINTENANCE_DATABASE
+from components.admin_endpoint import GET_SCHEMAS
 from components.project_file import OPTIONAL_SECRET_KEYS, PROJECT, SECRET_KEYS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +64,8 @@ class ProgramRun:
     config: dict[str, Any]
     secrets: dict[str, str] = field(default_factory=dict)
     database_exists: bool = False
+    login_refused: str | None = None  # the server's reason, when the admin login is to fail
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     resources: list[RegisteredResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
@@ -87,7 +92,15 @@ class _Mocks(pulumi.runtime.Mocks):
         return [f"{args.name}-id", dict(args.inputs)]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
-        return {}
+        self.run.invokes.append((args.token, dict(args.args)))
+        if args.token != GET_SCHEMAS:
+            return {}
+        database = args.args.get("database")
+        if self.run.login_refused:
+            return {}, [("", self.run.login_refused)]
+        if database != MAINTENANCE_DATABASE and not self.run.database_exists:
+            return {}, [("", f'pq: database "{database}" does not exist')]
+        return {"database": database, "schemas": ["public"]}
 
 
 def prepare_run(stack: str, overrides: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> ProgramRun:
@@ -126,13 +139,19 @@ def execute(run: ProgramRun) -> ProgramRun:
         runpy.run_path(str(REPO_ROOT / "__main__.py"), run_name="__main__")
         return asyncio.ensure_future(record_outputs())
 
-    ask_endpoint = admin_endpoint.merge_database_exists
-    admin_endpoint.merge_database_exists = lambda settings: run.database_exists
-    try:
-        program()
-    finally:
-        admin_endpoint.merge_database_exists = ask_endpoint
+    program()
     return run
+
+
+def refused(run: ProgramRun) -> BaseException:
+    """Run the program expecting a refusal: a pulumi.RunError, which the engine prints once as an `error:`
+    line with no traceback. Returns the refusal behind it (a SettingsError, an AdminEndpointError)."""
+    try:
+        execute(run)
+    except pulumi.RunError as err:
+        assert err.__cause__ is not None, "the RunError names the refusal behind it"
+        return err.__cause__
+    raise AssertionError("the program was not refused")
 
 
 def run_program(stack: str, overrides: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> ProgramRun:

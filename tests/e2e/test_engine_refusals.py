@@ -104,3 +104,23 @@ def test_an_inline_stream_that_still_fits_is_refused_by_the_program_naming_it(fr
     edit_stack_file(fresh_project, lambda config: config.__setitem__(PREFIX + "seedStreams", one_inline_stream(20_000)))
     output = refusal(fresh_project)
     assert f"{PREFIX}seedStreams[0] = " in output and "is longer than 16384 characters" in output, output
+
+
+SETTINGS_REFUSALS = {
+    "one-bad-value": {"mergeDbHost": "pg-datans-kub-pg-testsvcclusterlocal"},
+    "two-bad-values": {"mergeDbHost": "pg-datans-kub-pg-testsvcclusterlocal", "platform": "yellowtest"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(SETTINGS_REFUSALS))
+def test_a_settings_refusal_is_one_error_naming_each_key_with_no_traceback(fresh_project, case):
+    set_secrets(fresh_project, "mergeDbPassword", "adminPassword")
+    values = SETTINGS_REFUSALS[case]
+    edit_stack_file(fresh_project, lambda config: config.update({PREFIX + k: v for k, v in values.items()}))
+    output = refusal(fresh_project)
+    diagnostics = output[output.index("Diagnostics:") :]
+    assert diagnostics.count("error: invalid stack config:") == 1, output
+    for key, value in values.items():
+        assert output.count(f"  - {PREFIX}{key} = {value!r}: ") == 1, output
+    for noise in ("Traceback", "unhandled exception", "SettingsError", "to update"):
+        assert noise not in output, output

@@ -171,6 +171,8 @@ def test_the_preview_updates_the_grants_in_place_and_creates_the_factory_tables(
         ("pulumi-python:dynamic/datasurface:FactoryTables", "yellowlive-merge-db-factory-tables"): "create",
         ("pulumi-python:dynamic/datasurface:DsgTable", "yellowlive-merge-db-dsg-table"): "update",
         ("kubernetes:core/v1:ConfigMap", "yellowlive-factory-dag"): "update",
+        # The provider now holds an empty kubeconfig instead of $KUBECONFIG's path (or nothing): once.
+        ("pulumi:providers:kubernetes", "yellowlive-kubernetes"): "update",
     }, changed
 
 

@@ -275,6 +275,37 @@ def test_a_second_up_of_yellowlive_changes_nothing(project, cluster):
     no_changes(project, "yellowlive")
 
 
+def test_the_same_cluster_through_a_kubeconfig_at_another_path_previews_no_change(project, cluster, tmp_path):
+    elsewhere = tmp_path / "ci" / "kubeconfig"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(cluster.kubeconfig.read_bytes())
+    through_ci = Project(project.root, {**project.env, "KUBECONFIG": str(elsewhere)}, project.manifests)
+    through_ci.pulumi("preview", "--expect-no-changes", "--stack", "yellowlive")
+    state = json.loads(project.pulumi("stack", "export", "--stack", "yellowlive").stdout)
+    assert str(cluster.kubeconfig) not in json.dumps(state), "the state holds the kubeconfig's path"
+
+
+@pytest.mark.parametrize("kubeconfig", ["missing-file", "unreachable-server"])
+def test_a_preview_that_cannot_reach_the_cluster_fails_naming_the_kubeconfig_tried(
+    project, cluster, tmp_path, kubeconfig
+):
+    path = tmp_path / "kubeconfig"
+    port = free_port()
+    if kubeconfig == "unreachable-server":
+        text = cluster.kubeconfig.read_text()
+        server = re.search(r"server: (\S+)", text).group(1)
+        path.write_text(text.replace(server, f"https://127.0.0.1:{port}"))
+    nowhere = Project(project.root, {**project.env, "KUBECONFIG": str(path)}, project.manifests)
+    result = nowhere.pulumi("preview", "--stack", "yellowlive", check=False)
+    assert result.returncode != 0, result.output
+    test_id = f"test_a_preview_that_cannot_reach_the_cluster_fails_naming_the_kubeconfig_tried[{kubeconfig}]"
+    message = promised_message("cluster apply", test_id).replace("<path>", str(path)).replace("<port>", str(port))
+    # Whichever workload's patch the engine checked first names itself.
+    pattern = re.escape(message).replace("airflow\\-scheduler", r"airflow-[a-z-]+")
+    assert re.search(pattern, result.output), result.output
+    assert "Traceback" not in result.output
+
+
 def test_yellowforensic_applies_beside_yellowlive_on_the_same_workloads(project, cluster):
     up(project, "yellowforensic")
     for deployment in WORKLOADS:
@@ -363,6 +394,10 @@ def test_a_forensic_stack_whose_shared_value_disagrees_is_refused_and_nothing_ch
         assert refused.returncode != 0
         assert message in refused.output, refused.output
         assert "Nothing was changed." in refused.output
+        # Said once among the diagnostics (the progress display repeats it), with no traceback around it.
+        diagnostics = refused.output[refused.output.index("Diagnostics:") :]
+        assert diagnostics.count(message) == 1, refused.output
+        assert "Traceback" not in refused.output
     assert {deployment: pod_spec(cluster, deployment) for deployment in WORKLOADS} == before
     # The failed `up` recorded the stack's outputs; the next one puts them back and touches nothing live.
     up(project, "yellowforensic")

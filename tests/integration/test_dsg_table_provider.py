@@ -157,11 +157,61 @@ def test_changing_the_table_name_is_a_replacement(props):
     assert diff.replaces == ["table"]
 
 
-def test_delete_drops_the_table(props, db):
+def test_delete_drops_a_table_holding_only_the_rows_it_wrote(props, db):
     created = props({"Store1": row("Store1")})
     provider.create(created)
     provider.delete("id", created)
     assert db.execute("SELECT to_regclass(%s)", (TABLE,)).fetchone()[0] is None
+
+
+def insert_by_hand(db, table: str = TABLE) -> None:
+    db.execute(f"INSERT INTO {table} (stream_key, config_json, status) VALUES ('External', '{{}}', 'active')")
+
+
+def created_at(db, table: str = TABLE) -> dict[str, object]:
+    return dict(db.execute(f"SELECT stream_key, created_at FROM {table}").fetchall())
+
+
+def test_delete_keeps_a_table_holding_rows_of_others_and_deletes_only_its_own(props, db, capsys):
+    created = as_olds(provider.create(props({"Store1": row("Store1")})).outs)
+    insert_by_hand(db)
+    before = created_at(db)
+    provider.delete("id", created)
+    assert created_at(db) == {"External": before["External"]}
+    said = capsys.readouterr().err
+    assert f"{TABLE}: kept with the 1 row this stack did not write (dropRowsOfOthers is false)" in said
+
+
+def test_delete_with_the_opt_in_drops_a_table_holding_rows_of_others(props, db):
+    created = as_olds(provider.create(props({"Store1": row("Store1")}, drop_rows_of_others=True)).outs)
+    insert_by_hand(db)
+    provider.delete("id", created)
+    assert db.execute("SELECT to_regclass(%s)", (TABLE,)).fetchone()[0] is None
+
+
+def test_a_new_route_to_the_same_server_updates_in_place_keeping_every_row_and_created_at(props, db, postgres_server):
+    rows = {"Store1": row("Store1"), "Store2": row("Store2")}
+    created = as_olds(provider.create(props(rows, host="127.0.0.1")).outs)
+    insert_by_hand(db)
+    before = created_at(db)
+    moved = props(rows, host="localhost", port=postgres_server.port)
+    diff = provider.diff("id", created, moved)
+    assert (diff.changes, diff.replaces) == (True, [])
+    outs = as_olds(provider.update("id", created, moved).outs)
+    assert created_at(db) == before and set(before) == {"Store1", "Store2", "External"}
+    assert (outs["host"], int(outs["port"])) == ("localhost", postgres_server.port)
+    assert provider.diff("id", outs, moved).changes is False
+
+
+def test_a_new_table_name_is_created_first_and_the_old_table_keeps_the_rows_of_others(props, db):
+    rows = {"Store1": row("Store1")}
+    old = as_olds(provider.create(props(rows)).outs)
+    insert_by_hand(db)
+    new_table = "yellowlive_airflow_dsg_v2"
+    provider.create(props(rows, table=new_table))  # the replacement's create comes first
+    provider.delete("id", old)
+    assert set(created_at(db, new_table)) == {"Store1"}
+    assert set(created_at(db)) == {"External"}
 
 
 def test_read_reports_rows_changed_outside_pulumi(props, db):

@@ -22,7 +22,7 @@ from tests.bad_input_matrix import ROWS, code, expanded, rows_of
 from tests.integration.airflow import test_factory_dag_hostile_rows as hostile
 from tests.policy import resources as r
 from tests.policy.analyzer import policy_names, review
-from tests.program_harness import execute, prepare_run, valid_raw
+from tests.program_harness import prepare_run, refused, valid_raw
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK = "yellowlive"
@@ -54,9 +54,9 @@ def test_a_settings_row_stops_the_program_with_its_message(row):
     overrides = yaml.safe_load(expanded(code(row.bad_input)))
     assert isinstance(overrides, dict) and overrides, f"{row.id}: the input must be `key: value`"
     run = prepare_run(STACK, overrides)
-    with pytest.raises(SettingsError) as caught:
-        execute(run)
-    assert expanded(code(row.message)) in caught.value.problems
+    caught = refused(run)
+    assert isinstance(caught, SettingsError)
+    assert expanded(code(row.message)) in caught.problems
     assert run.resources == [], f"{row.id}: resources were declared before the error"
 
 

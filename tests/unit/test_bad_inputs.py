@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components.settings import SettingsError
-from tests.program_harness import execute, prepare_run
+from tests.program_harness import prepare_run, refused
 
 STORE1 = json.dumps({"stream_key": "Store1", "status": "active", "config": {"store_name": "Store1"}})
 
@@ -64,7 +64,7 @@ CASES = [
 @pytest.mark.parametrize(("case", "overrides", "remove", "message"), CASES, ids=[c[0] for c in CASES])
 def test_bad_input_fails_with_its_message_and_declares_nothing(case, overrides, remove, message):
     run = prepare_run("yellowlive", overrides, remove)
-    with pytest.raises(SettingsError) as caught:
-        execute(run)
-    assert message in str(caught.value)
+    caught = refused(run)
+    assert isinstance(caught, SettingsError)
+    assert message in str(caught)
     assert run.resources == [], f"{case}: resources were declared before the error"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from components import dsg_sql
-from components.dsg_table import DsgTableProvider, _outs, _state_outs
+from components.dsg_table import DsgTableProvider, _outs, _resource_id, _state_outs
 
 provider = DsgTableProvider()
 
@@ -74,9 +74,49 @@ def test_a_refreshed_state_missing_a_row_is_a_change():
     assert provider.diff("id", refreshed, props(ROWS)).changes is True
 
 
-def test_another_table_is_a_replacement():
-    diff = provider.diff("id", outputs(ROWS), props(ROWS, table="yellowforensic_airflow_dsg"))
-    assert diff.replaces == ["table"]
+def test_another_table_or_database_is_a_replacement_that_creates_the_new_table_first():
+    for field, value in (("table", "yellowforensic_airflow_dsg"), ("dbname", "other_merge")):
+        diff = provider.diff("id", outputs(ROWS), props(ROWS, **{field: value}))
+        assert (diff.changes, diff.replaces, diff.delete_before_replace) == (True, [field], False)
+
+
+ROUTE_CHANGES = {
+    "host spelled otherwise": {"host": "127.0.0.1"},
+    "another forwarded port": {"port": 15433.0},
+    "another admin role": {"user": "admin2"},
+    "a rotated admin password": {"password": "pw2"},
+    "another ssl mode": {"sslmode": "require"},
+}
+
+
+def test_a_change_of_route_is_an_update_never_a_replacement():
+    for name, change in ROUTE_CHANGES.items():
+        diff = provider.diff("id", outputs(ROWS), props(ROWS, **change))
+        assert (diff.changes, diff.replaces) == (True, []), name
+
+
+def test_the_state_of_a_stack_applied_before_moves_to_a_new_route_with_an_update():
+    """Outputs as today's stacks hold them: host and port included, the id `host:port/db/table`, no opt-in."""
+    before = {k: v for k, v in outputs(ROWS).items() if k != "drop_rows_of_others"}
+    assert before["host"] == "localhost"
+    old_id = "localhost:5432/datasurface_merge/yellowlive_airflow_dsg"
+    diff = provider.diff(old_id, before, props(ROWS, host="127.0.0.1"))
+    assert (diff.changes, diff.replaces) == (True, [])
+
+
+def test_a_port_given_as_a_float_or_an_int_is_the_same_route():
+    assert provider.diff("id", outputs(ROWS), props(ROWS, port=5432)).changes is False
+
+
+def test_the_opt_in_to_drop_rows_of_others_is_an_update_and_absent_means_false():
+    before = {k: v for k, v in outputs(ROWS).items() if k != "drop_rows_of_others"}
+    assert provider.diff("id", before, props(ROWS, drop_rows_of_others=False)).changes is False
+    diff = provider.diff("id", before, props(ROWS, drop_rows_of_others=True))
+    assert (diff.changes, diff.replaces) == (True, [])
+
+
+def test_the_resource_id_names_the_table_not_the_route():
+    assert _resource_id(props(ROWS)) == "datasurface_merge/yellowlive_airflow_dsg"
 
 
 def test_rows_as_one_text_read_as_the_map_inputs_written_before():

@@ -19,10 +19,10 @@ from tests.program_harness import (
     SECRET,
     WORKLOAD_PATCH,
     ProgramRun,
-    execute,
     is_secret,
     patches,
     prepare_run,
+    refused,
     run_program,
     secret_values_for,
     unwrap,
@@ -149,6 +149,15 @@ def test_configmap_updates_in_place_and_patches_use_server_side_apply(stack_run)
     for patch in patches(stack_run):
         # An annotation naming the manager would itself be a field that live and forensic conflict on.
         assert "annotations" not in patch.inputs["metadata"]
+
+
+def test_the_kubernetes_provider_holds_no_kubeconfig_path_whatever_KUBECONFIG_says(monkeypatch, tmp_path):
+    inputs = []
+    for path in (tmp_path / "ci" / "kubeconfig", tmp_path / "home" / ".kube" / "config"):
+        monkeypatch.setenv("KUBECONFIG", str(path))
+        inputs.append(run_program("yellowlive").one("pulumi:providers:kubernetes").inputs)
+    assert inputs[0] == inputs[1]
+    assert inputs[0]["kubeconfig"] == ""
 
 
 def test_dsg_table_rows_are_keyed_by_stream_key_so_previews_name_the_row(stack_run):
@@ -374,9 +383,9 @@ def test_a_configured_writer_role_gets_its_role_row_writes_and_a_secret_of_its_o
 def test_a_writer_password_in_plain_text_in_the_stack_file_is_refused_before_anything_is_declared():
     run = prepare_run("yellowlive", WRITER)
     run.config["writerDbPassword"] = run.secrets.pop("writerDbPassword")
-    with pytest.raises(SettingsError) as caught:
-        execute(run)
-    assert caught.value.problems == [
+    caught = refused(run)
+    assert isinstance(caught, SettingsError)
+    assert caught.problems == [
         "datasurface-yellow:writerDbPassword is set in plain text; it must be a secret "
         "(set it with: pulumi config set --secret writerDbPassword <value>)"
     ]
