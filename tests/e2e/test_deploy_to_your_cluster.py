@@ -2,11 +2,13 @@
 a copy of the project, against the local control plane holding the Airflow chart's Deployments and an
 embedded PostgreSQL.
 
-Only two things differ from the README: the kubeconfig's path (`~/.kube/config` becomes the control
-plane's) and the admin port (15432 becomes the embedded PostgreSQL's, in the commands and in the copy's
-stack file). The port-forward line is not run: the control plane runs no pods, so the PostgreSQL listens
-where the forward would. Secrets are given on stdin, as a user types them at the prompt. `pulumi login
---local` keeps the state under a home folder of the test's own.
+Three things differ from the README: the kubeconfig's path (`~/.kube/config` becomes the control
+plane's), the admin port (15432 becomes the embedded PostgreSQL's, in the commands and in the copy's
+stack file) and the backend: `pulumi login --local` becomes `pulumi login file://<a home of the test's
+own>`, because the CLI resolves `~` to the account's home directory from the password database, not from
+`HOME`, and the test must not create stacks in the real one. The port-forward line is not run: the control
+plane runs no pods, so the PostgreSQL listens where the forward would. Secrets are given on stdin, as a
+user types them at the prompt.
 """
 
 from __future__ import annotations
@@ -113,7 +115,11 @@ def walkthrough(tmp_path_factory, toolchain_bin, cluster, server) -> dict:
     for command in section_commands():
         if command.startswith("kubectl port-forward"):
             continue  # the embedded PostgreSQL listens where the forward would
-        line = command.replace("~/.kube/config", str(cluster.kubeconfig)).replace(COMMITTED_PORT, str(server.port))
+        line = (
+            command.replace("~/.kube/config", str(cluster.kubeconfig))
+            .replace(COMMITTED_PORT, str(server.port))
+            .replace("pulumi login --local", f"pulumi login file://{home}")
+        )
         stdin = ""
         if "--secret mergeDbPassword" in line:
             stdin = next(login_passwords)
