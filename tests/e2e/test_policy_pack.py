@@ -25,15 +25,14 @@ def test_the_program_passes_every_policy(local_stack):
 def test_a_program_that_mangles_the_hostname_is_stopped_by_policy(local_stack):
     """Seed fix 1, reintroduced on purpose: the env var goes through the Kubernetes-name helper."""
     project, _ = local_stack
-    module = project.root / "components" / "airflow_workloads.py"
+    module = project.root / "components" / "factory_pod.py"
     original = module.read_text()
-    module.write_text(
-        original.replace(
-            '"value": settings.merge_db_host}',
-            '"value": __import__("components.naming").naming.to_k8s_name('
-            'settings.merge_db_host + ".svc.cluster.local")}',
-        )
+    mangled = original.replace(
+        '"value": settings.merge_db_host}',
+        '"value": __import__("components.naming").naming.to_k8s_name(settings.merge_db_host + ".svc.cluster.local")}',
     )
+    assert mangled != original, "the host's env entry is no longer written where this test reintroduces the bug"
+    module.write_text(mangled)
     try:
         result = preview_with_policies(project)
     finally:

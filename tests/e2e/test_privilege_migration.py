@@ -173,6 +173,9 @@ def test_the_preview_updates_the_grants_in_place_and_creates_the_factory_tables(
         ("kubernetes:core/v1:ConfigMap", "yellowlive-factory-dag"): "update",
         # The provider now holds an empty kubeconfig instead of $KUBECONFIG's path (or nothing): once.
         ("pulumi:providers:kubernetes", "yellowlive-kubernetes"): "update",
+        # The credentials digest each patched pod template now carries: one rollout, once.
+        ("kubernetes:apps/v1:DeploymentPatch", "yellowlive-airflow-deployment-airflow-scheduler"): "update",
+        ("kubernetes:apps/v1:DeploymentPatch", "yellowlive-airflow-deployment-airflow-dag-processor"): "update",
     }, changed
 
 
@@ -215,13 +218,16 @@ def test_the_moved_stack_is_converged(before, project, server):
 def test_destroy_keeps_the_database_and_every_row_others_wrote(before, project, server):
     project.pulumi("destroy", "--yes", "--skip-preview", "--stack", STACK)
     kept = owners(server)
-    # The ledger and audit hold the factory's rows and stay; no row changed since the history began, so
-    # it was empty and went.
-    assert {name: kept.get(name) for name in TABLES.owned} == {
+    # The dsg table holds a row someone else wrote ('Extra'): it stays with that row and only the stack's
+    # rows go, which the history records, so the history stays too; the ledger and audit hold the
+    # factory's rows and stay.
+    assert {name: kept.get(name) for name in (TABLES.dsg, *TABLES.owned)} == {
+        TABLES.dsg: server.user,
         TABLES.ledger: server.user,
         TABLES.audit: server.user,
-        TABLES.history: None,
+        TABLES.history: server.user,
     }
+    assert [key for key, *_ in rows_of(server, TABLES.dsg, "stream_key")] == ["Extra"]
     assert rows_of(server, TABLES.ledger, "stream_key, config_hash") == before["ledger"]
     with admin(server) as conn:
         assert conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (LOGIN,)).fetchone() is None
