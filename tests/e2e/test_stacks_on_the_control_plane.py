@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+import yaml
 
 from components.factory_dag import factory_config, render_factory_dag
 from components.naming import PlatformNames, to_k8s_name
@@ -295,9 +296,10 @@ def test_a_preview_that_cannot_reach_the_cluster_fails_naming_the_kubeconfig_tri
     path = tmp_path / "kubeconfig"
     port = free_port()
     if kubeconfig == "unreachable-server":
-        text = cluster.kubeconfig.read_text()
-        server = re.search(r"server: (\S+)", text).group(1)
-        path.write_text(text.replace(server, f"https://127.0.0.1:{port}"))
+        config = yaml.safe_load(cluster.kubeconfig.read_text())  # a kubeconfig is YAML (or JSON, which is YAML)
+        for entry in config["clusters"]:
+            entry["cluster"]["server"] = f"https://127.0.0.1:{port}"
+        path.write_text(json.dumps(config))
     nowhere = Project(project.root, {**project.env, "KUBECONFIG": str(path)}, project.manifests)
     result = nowhere.pulumi("preview", "--stack", "yellowlive", check=False)
     assert result.returncode != 0, result.output
