@@ -11,7 +11,7 @@ from devtools import kube_api, node
 
 
 def test_the_nodes_folder_may_not_be_where_it_mounts_over_or_too_deep():
-    node.check_folder(Path("/work/repo/.local/node"))
+    node.check_folder(Path("/srv/project/.local/node"))
     for folder in ("/var/lib/node", "/run/node", "/var"):
         with pytest.raises(node.NodeError, match="which the node mounts over"):
             node.check_folder(Path(folder))
