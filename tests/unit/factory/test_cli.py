@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from factory.cli import describe_plan, main
 from factory.history import change_lines
 from factory.table import write_cache
@@ -12,14 +14,19 @@ def test_the_plan_lists_the_factory_then_each_valid_stream_with_its_pod(cfg):
     assert plan["skipped"] == {"bad": "config $: 'store_name' is a required property"}
 
 
-def test_without_database_settings_the_cli_says_so_first_and_exits_1_showing_no_cache(
-    cfg, no_database_env, capsys, monkeypatch
-):
+@pytest.fixture
+def cached_store1(cfg, no_database_env, monkeypatch):
+    """A last good read of Store1 from pg-a/merge, then the database settings gone again."""
     monkeypatch.setenv("DATASURFACE_POSTGRES_HOST", "pg-a")
     monkeypatch.setenv("DATASURFACE_POSTGRES_PORT", "5432")
     monkeypatch.setenv("DATASURFACE_POSTGRES_DATABASE", "merge")
     write_cache(cfg, [("Store1", json.dumps({"store_name": "Store1"}))])
     monkeypatch.delenv("DATASURFACE_POSTGRES_HOST")
+
+
+def test_without_database_settings_the_cli_says_so_first_and_exits_1_showing_no_cache(
+    cfg, no_database_env, cached_store1, capsys
+):
     assert main(cfg, ["--json"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
@@ -28,13 +35,8 @@ def test_without_database_settings_the_cli_says_so_first_and_exits_1_showing_no_
 
 
 def test_the_cache_is_shown_only_when_asked_for_with_the_database_it_was_read_from(
-    cfg, no_database_env, capsys, monkeypatch
+    cfg, no_database_env, cached_store1, capsys
 ):
-    monkeypatch.setenv("DATASURFACE_POSTGRES_HOST", "pg-a")
-    monkeypatch.setenv("DATASURFACE_POSTGRES_PORT", "5432")
-    monkeypatch.setenv("DATASURFACE_POSTGRES_DATABASE", "merge")
-    write_cache(cfg, [("Store1", json.dumps({"store_name": "Store1"}))])
-    monkeypatch.delenv("DATASURFACE_POSTGRES_HOST")
     assert main(cfg, ["--cache", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert [d["dag_id"] for d in plan["dags"]] == ["yellowlive_factory_dag", "yellowlive__Store1_ingestion"]
